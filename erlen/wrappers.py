@@ -1,0 +1,142 @@
+"""The request and response classes: werkzeug's, with the app's limits and JSON wired in."""
+
+from __future__ import annotations
+
+import typing as t
+
+from werkzeug.exceptions import BadRequest
+from werkzeug.exceptions import HTTPException
+from werkzeug.wrappers import Request as RequestBase
+from werkzeug.wrappers import Response as ResponseBase
+
+from . import json
+from .globals import _cv_app
+from .helpers import _split_blueprint_path
+
+if t.TYPE_CHECKING:  # pragma: no cover
+    from werkzeug.routing import Rule
+
+
+class Request(RequestBase):
+    """The request object erlen uses by default, available as :data:`erlen.request`.
+
+    Adds routing results (:attr:`url_rule`, :attr:`view_args`, :attr:`endpoint`,
+    :attr:`blueprints`) and takes the body size limits from the app's config unless set
+    on the request itself.
+    """
+
+    json_module: t.Any = json
+
+    #: The rule that matched, or ``None`` before matching or if nothing matched.
+    url_rule: Rule | None = None
+    #: The matched URL values, or ``None``.
+    view_args: dict[str, t.Any] | None = None
+    #: The routing error (404, 405, redirect) to raise instead of dispatching, if any.
+    routing_exception: HTTPException | None = None
+
+    _max_content_length: int | None = None
+    _max_form_memory_size: int | None = None
+    _max_form_parts: int | None = None
+
+    def _config_limit(self, key: str, own: int | None, base: int | None) -> int | None:
+        if own is not None:
+            return own
+        app_ctx = _cv_app.get(None)
+        if app_ctx is None:
+            return base
+        return app_ctx.app.config[key]  # type: ignore[no-any-return]
+
+    @property
+    def max_content_length(self) -> int | None:
+        """The largest body accepted (``MAX_CONTENT_LENGTH``); a larger one gives 413."""
+        return self._config_limit(
+            "MAX_CONTENT_LENGTH", self._max_content_length, super().max_content_length
+        )
+
+    @max_content_length.setter
+    def max_content_length(self, value: int | None) -> None:
+        self._max_content_length = value
+
+    @property
+    def max_form_memory_size(self) -> int | None:
+        """The largest non-file form field accepted (``MAX_FORM_MEMORY_SIZE``)."""
+        return self._config_limit(
+            "MAX_FORM_MEMORY_SIZE", self._max_form_memory_size, super().max_form_memory_size
+        )
+
+    @max_form_memory_size.setter
+    def max_form_memory_size(self, value: int | None) -> None:
+        self._max_form_memory_size = value
+
+    @property
+    def max_form_parts(self) -> int | None:
+        """The most multipart parts accepted (``MAX_FORM_PARTS``)."""
+        return self._config_limit("MAX_FORM_PARTS", self._max_form_parts, super().max_form_parts)
+
+    @max_form_parts.setter
+    def max_form_parts(self, value: int | None) -> None:
+        self._max_form_parts = value
+
+    @property
+    def endpoint(self) -> str | None:
+        """The endpoint of the matched rule, or ``None``."""
+        if self.url_rule is not None:
+            return self.url_rule.endpoint  # type: ignore[no-any-return]
+        return None
+
+    @property
+    def blueprint(self) -> str | None:
+        """The dotted name of the blueprint the matched endpoint belongs to, if any."""
+        endpoint = self.endpoint
+        if endpoint is not None and "." in endpoint:
+            return endpoint.rpartition(".")[0]
+        return None
+
+    @property
+    def blueprints(self) -> list[str]:
+        """The blueprint and its parents, innermost first."""
+        name = self.blueprint
+        if name is None:
+            return []
+        return _split_blueprint_path(name)
+
+    def _load_form_data(self) -> None:
+        super()._load_form_data()
+        app_ctx = _cv_app.get(None)
+        # In debug mode, make a missing file (a form without the multipart enctype) explain
+        # itself instead of giving a bare KeyError.
+        if (
+            app_ctx is not None
+            and app_ctx.app.debug
+            and self.mimetype != "multipart/form-data"
+            and not self.files
+        ):
+            from .debughelpers import attach_enctype_error_multidict
+
+            attach_enctype_error_multidict(self)
+
+    def on_json_loading_failed(self, e: ValueError | None) -> t.Any:
+        """Raise 400 for a body that isn't JSON; the parser's detail only in debug mode."""
+        try:
+            return super().on_json_loading_failed(e)
+        except BadRequest as detailed:
+            app_ctx = _cv_app.get(None)
+            if app_ctx is not None and app_ctx.app.debug:
+                raise
+            raise BadRequest("The request body is not valid JSON.") from detailed
+
+
+class Response(ResponseBase):
+    """The response class erlen uses by default: ``text/html`` unless told otherwise."""
+
+    default_mimetype: str | None = "text/html"
+    json_module = json
+    autocorrect_location_header = False
+
+    @property
+    def max_cookie_size(self) -> int:  # type: ignore[override]
+        """The ``MAX_COOKIE_SIZE`` config value, or werkzeug's default outside an app."""
+        app_ctx = _cv_app.get(None)
+        if app_ctx is not None:
+            return app_ctx.app.config["MAX_COOKIE_SIZE"]  # type: ignore[no-any-return]
+        return super().max_cookie_size

@@ -51,6 +51,7 @@ from .signals import got_request_exception
 from .signals import request_finished
 from .signals import request_started
 from .signals import request_tearing_down
+from .templating import _default_template_ctx_processor
 from .templating import Environment
 from .wrappers import Request
 from .wrappers import Response
@@ -73,6 +74,7 @@ T_template_test = t.TypeVar("T_template_test", bound=ft.TemplateTestCallable)
 
 # Host headers are client-controlled, so the URL adapter cache is bounded.
 _ADAPTER_CACHE_SIZE = 128
+_http_exception_call = HTTPException.__call__
 # Characters left unquoted in a URL fragment built by ``url_for(_anchor=...)``.
 _ANCHOR_SAFE = "%!#$&'()*+,/:;=?@"
 
@@ -181,6 +183,8 @@ class Erlen(App):
         self.cli: cli.AppGroup = cli.AppGroup()
         self.cli.name = self.name
         self._adapter_cache: dict[tuple[t.Any, ...], tuple[MapAdapter, str]] = {}
+        # Templates see ``g``, ``request`` and ``session`` through this processor.
+        self.template_context_processors[None].append(_default_template_ctx_processor)
 
         if self.has_static_folder:
             assert bool(static_host) == host_matching, (
@@ -219,9 +223,7 @@ class Erlen(App):
         if not self.has_static_folder:
             raise RuntimeError("'static_folder' must be set to serve static_files.")
         max_age = self.get_send_file_max_age(filename)
-        return send_from_directory(
-            t.cast(str, self.static_folder), filename, max_age=max_age
-        )
+        return send_from_directory(t.cast(str, self.static_folder), filename, max_age=max_age)
 
     def open_resource(
         self, resource: str, mode: str = "rb", encoding: str | None = None
@@ -520,9 +522,7 @@ class Erlen(App):
                 force_external=_external,
             )
         except BuildError as error:
-            values.update(
-                _anchor=_anchor, _method=_method, _scheme=_scheme, _external=_external
-            )
+            values.update(_anchor=_anchor, _method=_method, _scheme=_scheme, _external=_external)
             return self.handle_url_build_error(error, endpoint, values)
 
         if _anchor is not None:
@@ -569,15 +569,11 @@ class Erlen(App):
         try:
             response = self.process_response(response)
             if request_finished.receivers:
-                request_finished.send(
-                    self, _async_wrapper=self.ensure_sync, response=response
-                )
+                request_finished.send(self, _async_wrapper=self.ensure_sync, response=response)
         except Exception:
             if not from_error_handler:
                 raise
-            self.logger.exception(
-                "Request finalizing failed with an error while handling an error"
-            )
+            self.logger.exception("Request finalizing failed with an error while handling an error")
         return response
 
     def make_default_options_response(self) -> Response:
@@ -651,6 +647,12 @@ class Erlen(App):
                 status = headers = None
             elif isinstance(rv, (dict, list)):
                 rv = self.json.response(rv)
+            elif isinstance(rv, HTTPException) and type(rv).__call__ is _http_exception_call:
+                # An error used as the response: take its response object directly rather
+                # than running it as a WSGI app and re-parsing what it wrote.
+                rv = response_class.force_type(
+                    rv.get_response(_cv_request.get().request.environ)  # type: ignore[arg-type]
+                )
             elif isinstance(rv, BaseResponse) or callable(rv):
                 try:
                     rv = response_class.force_type(
@@ -730,12 +732,14 @@ class Erlen(App):
     def _save_session(self, ctx: RequestContext, response: Response) -> None:
         interface = self.session_interface
         if ctx._opened_session is None:
-            # Never opened: nothing changed. Only a permanent cookie session still needs
-            # re-sending to refresh its expiry, so open it if a cookie came in.
-            if not (
-                self.config["SESSION_REFRESH_EACH_REQUEST"]
-                and interface.get_cookie_name(self) in ctx.request.cookies
-            ):
+            # Never opened, so nothing changed. Only a permanent cookie session may still
+            # need re-sending to refresh its expiry; open it if its cookie came in. The raw
+            # header is checked first so requests without the cookie parse nothing.
+            if not self.config["SESSION_REFRESH_EACH_REQUEST"]:
+                return
+            name = interface.get_cookie_name(self)
+            raw = ctx.request.environ.get("HTTP_COOKIE")
+            if not raw or name not in raw or name not in ctx.request.cookies:
                 return
         session = ctx._session
         if not interface.is_null_session(session):
@@ -772,9 +776,7 @@ class Erlen(App):
 
     # -- errors ------------------------------------------------------------------------------
 
-    def handle_http_exception(
-        self, e: HTTPException
-    ) -> HTTPException | ft.ResponseReturnValue:
+    def handle_http_exception(self, e: HTTPException) -> HTTPException | ft.ResponseReturnValue:
         """Give an HTTP error to its registered handler, or use it as the response."""
         # Proxy exceptions without a code, and routing redirects, are not errors.
         if e.code is None or isinstance(e, RoutingException):
@@ -784,9 +786,7 @@ class Erlen(App):
             return e
         return self.ensure_sync(handler)(e)  # type: ignore[no-any-return]
 
-    def handle_user_exception(
-        self, e: Exception
-    ) -> HTTPException | ft.ResponseReturnValue:
+    def handle_user_exception(self, e: Exception) -> HTTPException | ft.ResponseReturnValue:
         """Handle an exception raised during dispatch with a registered handler, or re-raise."""
         if isinstance(e, BadRequestKeyError) and (
             self.debug or self.config["TRAP_BAD_REQUEST_ERRORS"]

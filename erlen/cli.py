@@ -27,6 +27,8 @@ from werkzeug.utils import import_string
 
 from .globals import _cv_app
 from .globals import current_app
+from .helpers import get_debug_flag
+from .helpers import get_load_dotenv
 
 if t.TYPE_CHECKING:  # pragma: no cover
     import ssl
@@ -41,27 +43,6 @@ F = t.TypeVar("F", bound=t.Callable[..., t.Any])
 
 # Entry-point groups scanned for extra commands; Flask extensions register under the first.
 _PLUGIN_GROUPS = ("flask.commands", "erlen.commands")
-
-
-def _env(name: str) -> str | None:
-    """Return ``ERLEN_<name>``, else ``FLASK_<name>``; an empty value counts as unset."""
-    return os.environ.get(f"ERLEN_{name}") or os.environ.get(f"FLASK_{name}") or None
-
-
-def _debug_from_env() -> bool:
-    """Whether ``ERLEN_DEBUG`` (or ``FLASK_DEBUG``) asks for debug mode."""
-    value = _env("DEBUG")
-    return value is not None and value.lower() not in {"0", "false", "no"}
-
-
-def _load_dotenv_from_env(default: bool) -> bool:
-    """Whether dotenv files should load, honouring ``ERLEN_SKIP_DOTENV``/``FLASK_SKIP_DOTENV``."""
-    value = _env("SKIP_DOTENV")
-
-    if not value:
-        return default
-
-    return value.lower() in {"0", "false", "no"}
 
 
 class NoAppException(click.UsageError):
@@ -350,7 +331,7 @@ class ScriptInfo:
         self.data: dict[t.Any, t.Any] = {}
         self.set_debug_flag = set_debug_flag
         #: Whether the default dotenv files should be loaded; the skip variable wins.
-        self.load_dotenv_defaults = _load_dotenv_from_env(load_dotenv_defaults)
+        self.load_dotenv_defaults = get_load_dotenv(load_dotenv_defaults)
         self._loaded_app: Erlen | None = None
 
     def load_app(self) -> Erlen:
@@ -383,7 +364,7 @@ class ScriptInfo:
 
         if self.set_debug_flag:
             # Assign through the property so settings derived from debug follow it.
-            app.debug = _debug_from_env()
+            app.debug = get_debug_flag()
 
         self._loaded_app = app
         return app
@@ -418,9 +399,17 @@ class AppGroup(click.Group):
     :meth:`group` are :class:`AppGroup` as well. Not to be confused with :class:`FlaskGroup`.
     """
 
-    def command(  # type: ignore[override]
+    @t.overload
+    def command(self, __func: t.Callable[..., t.Any]) -> click.Command: ...
+
+    @t.overload
+    def command(
         self, *args: t.Any, **kwargs: t.Any
-    ) -> t.Any:
+    ) -> t.Callable[[t.Callable[..., t.Any]], click.Command]: ...
+
+    def command(
+        self, *args: t.Any, **kwargs: t.Any
+    ) -> click.Command | t.Callable[[t.Callable[..., t.Any]], click.Command]:
         """Register a command like :meth:`click.Group.command`, wrapped in
         :func:`with_appcontext` unless ``with_appcontext=False`` is passed.
         """
@@ -430,6 +419,7 @@ class AppGroup(click.Group):
         if len(args) == 1 and not kwargs and callable(args[0]):
             return self.command(with_appcontext=wrap)(args[0])
 
+        register: t.Callable[[t.Callable[..., t.Any]], click.Command]
         register = super().command(*args, **kwargs)
 
         def decorator(f: t.Callable[..., t.Any]) -> click.Command:
@@ -437,14 +427,28 @@ class AppGroup(click.Group):
 
         return decorator
 
-    def group(  # type: ignore[override]
+    @t.overload
+    def group(self, __func: t.Callable[..., t.Any]) -> click.Group: ...
+
+    @t.overload
+    def group(
         self, *args: t.Any, **kwargs: t.Any
-    ) -> t.Any:
+    ) -> t.Callable[[t.Callable[..., t.Any]], click.Group]: ...
+
+    def group(
+        self, *args: t.Any, **kwargs: t.Any
+    ) -> click.Group | t.Callable[[t.Callable[..., t.Any]], click.Group]:
         """Register a subgroup like :meth:`click.Group.group`, defaulting ``cls`` to
         :class:`AppGroup`.
         """
+        # Used bare, as ``@group.group``: click refuses extra arguments in that form.
+        if len(args) == 1 and not kwargs and callable(args[0]):
+            return self.group()(args[0])
+
         kwargs.setdefault("cls", AppGroup)
-        return super().group(*args, **kwargs)
+        register: t.Callable[[t.Callable[..., t.Any]], click.Group]
+        register = super().group(*args, **kwargs)
+        return register
 
 
 def _set_app(ctx: click.Context, param: click.Option, value: str | None) -> str | None:
@@ -739,7 +743,7 @@ def show_server_banner(debug: bool, app_import_path: str | None) -> None:
         click.echo(f" * Debug mode: {'on' if debug else 'off'}")
 
 
-class CertParamType(click.ParamType):
+class CertParamType(click.ParamType):  # type: ignore[type-arg]
     """The ``--cert`` type: an existing file, ``adhoc``, or the import path of an
     :class:`ssl.SSLContext`.
     """
@@ -925,7 +929,7 @@ def run_command(
         def app(environ: WSGIEnvironment, start_response: StartResponse) -> cabc.Iterable[bytes]:
             raise error from None
 
-    debug = _debug_from_env()
+    debug = get_debug_flag()
     show_server_banner(debug, info.app_import_path)
     run_simple(
         host,

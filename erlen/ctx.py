@@ -199,9 +199,7 @@ class RequestContext:
         self.flashes: list[tuple[str, str]] | None = None
         self._opened_session: SessionMixin | None = session
         self._after_request_functions: list[ft.AfterRequestCallable[t.Any]] = []
-        self._cv_tokens: list[
-            tuple[contextvars.Token[RequestContext], AppContext | None]
-        ] = []
+        self._cv_tokens: list[tuple[contextvars.Token[RequestContext], AppContext | None]] = []
 
     def copy(self) -> RequestContext:
         """A new context for the same request and session, for use in another thread."""
@@ -296,9 +294,7 @@ class RequestContext:
             if app_ctx is not None:
                 app_ctx.pop(exc)
             if ctx is not self:
-                raise AssertionError(
-                    f"Popped wrong request context. ({ctx!r} instead of {self!r})"
-                )
+                raise AssertionError(f"Popped wrong request context. ({ctx!r} instead of {self!r})")
 
     def __enter__(self) -> RequestContext:
         self.push()

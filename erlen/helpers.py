@@ -8,12 +8,9 @@ otherwise. They read the context variables directly instead of going through the
 from __future__ import annotations
 
 import collections.abc as cabc
-import importlib.util
 import os
-import sys
 import typing as t
 from datetime import datetime
-from functools import cache
 from functools import wraps
 
 import werkzeug.utils
@@ -25,6 +22,8 @@ from .globals import _cv_app
 from .globals import _cv_request
 from .globals import current_app
 from .globals import request_ctx
+from .sansio.scaffold import _split_blueprint_path as _split_blueprint_path
+from .sansio.scaffold import get_root_path as get_root_path
 from .signals import message_flashed
 
 if t.TYPE_CHECKING:  # pragma: no cover
@@ -34,26 +33,30 @@ if t.TYPE_CHECKING:  # pragma: no cover
 _FALSY_ENV_VALUES = frozenset(("0", "false", "no"))
 
 
+def _env(name: str) -> str | None:
+    """``ERLEN_<name>``, else Flask's ``FLASK_<name>``; an empty value counts as unset."""
+    return os.environ.get(f"ERLEN_{name}") or os.environ.get(f"FLASK_{name}") or None
+
+
 def get_debug_flag() -> bool:
-    """Tell whether debug mode was asked for through the ``FLASK_DEBUG`` environment variable.
+    """Whether ``ERLEN_DEBUG`` (or ``FLASK_DEBUG``) asks for debug mode.
 
     Unset, empty, ``0``, ``false`` and ``no`` (any case) all mean off.
     """
-    value = os.environ.get("FLASK_DEBUG")
-    if not value:
-        return False
-    return value.lower() not in _FALSY_ENV_VALUES
+    value = _env("DEBUG")
+    return value is not None and value.lower() not in _FALSY_ENV_VALUES
 
 
 def get_load_dotenv(default: bool = True) -> bool:
-    """Tell whether the default dotenv files should be loaded.
+    """Whether the default dotenv files should be loaded.
 
-    Setting ``FLASK_SKIP_DOTENV`` to anything but ``0``, ``false`` or ``no`` turns loading off.
+    Setting ``ERLEN_SKIP_DOTENV`` (or ``FLASK_SKIP_DOTENV``) to anything but ``0``,
+    ``false`` or ``no`` turns loading off.
 
-    :param default: The answer when ``FLASK_SKIP_DOTENV`` is unset or empty.
+    :param default: The answer when neither variable is set.
     """
-    value = os.environ.get("FLASK_SKIP_DOTENV")
-    if not value:
+    value = _env("SKIP_DOTENV")
+    if value is None:
         return default
     return value.lower() in _FALSY_ENV_VALUES
 
@@ -195,7 +198,8 @@ def redirect(
     """
     app_ctx = _cv_app.get(None)
     if app_ctx is not None:
-        return app_ctx.app.redirect(location, code=code)
+        # The app's redirect builds its own response_class, a WSGI response like ours.
+        return t.cast(BaseResponse, app_ctx.app.redirect(location, code=code))
     return _werkzeug_redirect(location, code=code, Response=Response)
 
 
@@ -390,56 +394,3 @@ def send_from_directory(
     return werkzeug.utils.send_from_directory(  # type: ignore[return-value]
         directory, path, **_send_file_arguments(**kwargs)
     )
-
-
-def get_root_path(import_name: str) -> str:
-    """Return the folder holding a package or module, without importing it if possible.
-
-    Falls back to the current working directory when the module can't be located (for
-    example ``__main__`` in an interactive session).
-
-    :meta private:
-    """
-    module = sys.modules.get(import_name)
-    module_file = getattr(module, "__file__", None) if module is not None else None
-    if module_file is not None:
-        return os.path.dirname(os.path.abspath(module_file))
-
-    try:
-        spec = importlib.util.find_spec(import_name)
-    except (ImportError, ValueError):
-        spec = None
-    loader = spec.loader if spec is not None else None
-    if loader is None:
-        return os.getcwd()
-
-    get_filename = getattr(loader, "get_filename", None)
-    if get_filename is not None:
-        filename: str | None = get_filename(import_name)
-    else:
-        # A loader that can't say where the module lives: import it and ask the module.
-        __import__(import_name)
-        filename = getattr(sys.modules[import_name], "__file__", None)
-
-    if filename is None:
-        raise RuntimeError(
-            "No root path can be found for the provided module"
-            f" {import_name!r}. This can happen because the module"
-            " came from an import hook that does not provide file"
-            " name information or because it's a namespace package."
-            " In this case the root path needs to be explicitly"
-            " provided."
-        )
-    # The file is the module itself, or the package's __init__.py: either way its folder.
-    return os.path.dirname(os.path.abspath(filename))
-
-
-@cache
-def _split_blueprint_path(name: str) -> list[str]:
-    """List a dotted blueprint name and each of its parents, innermost first.
-
-    ``"a.b.c"`` gives ``["a.b.c", "a.b", "a"]``. Cached: the same names come up on every
-    request, so callers must not modify the returned list.
-    """
-    parts = name.split(".")
-    return [".".join(parts[:end]) for end in range(len(parts), 0, -1)]

@@ -49,7 +49,7 @@ def has_level_handler(logger: logging.Logger) -> bool:
 #: The handler :func:`create_logger` adds when nothing else would show the app's messages. It
 #: writes to :data:`wsgi_errors_stream` in the format
 #: ``[%(asctime)s] %(levelname)s in %(module)s: %(message)s``.
-default_handler = logging.StreamHandler(wsgi_errors_stream)  # type: ignore[arg-type]
+default_handler = logging.StreamHandler(wsgi_errors_stream)  # type: ignore[call-overload]
 default_handler.setFormatter(
     logging.Formatter("[%(asctime)s] %(levelname)s in %(module)s: %(message)s")
 )

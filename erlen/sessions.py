@@ -181,7 +181,8 @@ class SessionInterface:
 
     def get_cookie_path(self, app: Erlen) -> str:
         """The cookie's ``Path``: ``SESSION_COOKIE_PATH``, else ``APPLICATION_ROOT``."""
-        return app.config["SESSION_COOKIE_PATH"] or app.config["APPLICATION_ROOT"]  # type: ignore[no-any-return]
+        config = app.config
+        return config["SESSION_COOKIE_PATH"] or config["APPLICATION_ROOT"]  # type: ignore[no-any-return]
 
     def get_cookie_httponly(self, app: Erlen) -> bool:
         """Whether the cookie is ``HttpOnly``, from ``SESSION_COOKIE_HTTPONLY``."""
@@ -287,7 +288,7 @@ class SecureCookieSessionInterface(SessionInterface):
         if cached is not None and cached[0] == inputs:
             return cached[1]
         serializer = URLSafeTimedSerializer(
-            list(keys),  # type: ignore[arg-type]
+            list(keys),
             salt=self.salt,
             serializer=self.serializer,
             signer_kwargs={

@@ -42,6 +42,11 @@ def _default_template_ctx_processor() -> dict[str, t.Any]:
     return context
 
 
+# Names a dict instance resolves as attributes (its methods and dunders); everything else
+# is only reachable as an item.
+_DICT_ATTRIBUTES = frozenset(dir(dict))
+
+
 class Environment(BaseEnvironment):
     """A Jinja environment bound to an app.
 
@@ -55,6 +60,20 @@ class Environment(BaseEnvironment):
             options["loader"] = app.create_global_jinja_loader()
         super().__init__(**options)
         self.app = app
+
+    def getattr(self, obj: t.Any, attribute: str) -> t.Any:
+        """Look up ``obj.attribute`` for a template, falling back to ``obj[attribute]``.
+
+        Same result as Jinja's lookup. For a plain ``dict`` (the usual template data) whose
+        class has no such attribute, it goes to the item directly instead of raising and
+        catching an ``AttributeError`` first, which is most of the cost of ``{{ row.name }}``.
+        """
+        if type(obj) is dict and attribute not in _DICT_ATTRIBUTES:
+            try:
+                return obj[attribute]
+            except KeyError:
+                return self.undefined(obj=obj, name=attribute)
+        return super().getattr(obj, attribute)
 
 
 class DispatchingJinjaLoader(BaseLoader):

@@ -184,7 +184,7 @@ class FlaskClient(Client):
                 source, app=self.application, environ_base=self._copy_environ({})
             ).get_request()
 
-        request = copy(source)
+        request: BaseRequest = copy(source)
         request.environ = self._copy_environ(request.environ)
         return request
 

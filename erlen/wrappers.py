@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import typing as t
 
+from werkzeug.datastructures import Headers
 from werkzeug.exceptions import BadRequest
 from werkzeug.exceptions import HTTPException
+from werkzeug.utils import get_content_type
 from werkzeug.wrappers import Request as RequestBase
 from werkzeug.wrappers import Response as ResponseBase
 
@@ -14,7 +16,14 @@ from .globals import _cv_app
 from .helpers import _split_blueprint_path
 
 if t.TYPE_CHECKING:  # pragma: no cover
+    from _typeshed.wsgi import StartResponse
+    from _typeshed.wsgi import WSGIEnvironment
     from werkzeug.routing import Rule
+
+# The response fast paths fill werkzeug's header list directly. It has been ``_list`` for
+# as long as werkzeug has had ``Headers``; should that change, the fast paths switch off
+# and every response takes werkzeug's general path.
+_HEADERS_HAVE_LIST = isinstance(getattr(Headers(), "_list", None), list)
 
 
 class Request(RequestBase):
@@ -127,11 +136,87 @@ class Request(RequestBase):
 
 
 class Response(ResponseBase):
-    """The response class erlen uses by default: ``text/html`` unless told otherwise."""
+    """The response class erlen uses by default: ``text/html`` unless told otherwise.
+
+    Behaves exactly like werkzeug's response. Two shortcuts make the common case cheap: a
+    response built from just a body (as a view returning a string gets) fills its two
+    headers directly, and a buffered 2xx response hands its body list straight to the
+    server instead of wrapping it in a closing iterator. Anything unusual (a custom
+    subclass hook, close callbacks, streaming, ``HEAD``, redirects) takes werkzeug's path.
+    """
 
     default_mimetype: str | None = "text/html"
     json_module = json
     autocorrect_location_header = False
+
+    def __init__(
+        self,
+        response: t.Iterable[bytes] | bytes | t.Iterable[str] | str | None = None,
+        status: int | str | None = None,
+        headers: t.Any = None,
+        mimetype: str | None = None,
+        content_type: str | None = None,
+        direct_passthrough: bool = False,
+    ) -> None:
+        if (
+            status is None
+            and headers is None
+            and content_type is None
+            and not direct_passthrough
+            and _HEADERS_HAVE_LIST
+            and self.default_status == 200
+            and self.automatically_set_content_length
+        ):
+            kind = type(response)
+            if kind is str or kind is bytes:
+                body: bytes = response.encode() if kind is str else response  # type: ignore[union-attr, assignment]
+                header_list = [("Content-Length", str(len(body)))]
+                ctype = _content_type_for(self.default_mimetype if mimetype is None else mimetype)
+                if ctype is not None:
+                    header_list.insert(0, ("Content-Type", ctype))
+                self.headers = Headers()
+                self.headers._list = header_list  # type: ignore[attr-defined]
+                self._status = "200 OK"
+                self._status_code = 200
+                self.direct_passthrough = False
+                self._on_close = []
+                self.response = [body]
+                return
+        super().__init__(response, status, headers, mimetype, content_type, direct_passthrough)
+
+    def __call__(
+        self, environ: WSGIEnvironment, start_response: StartResponse
+    ) -> t.Iterable[bytes]:
+        body = self.response
+        cls = type(self)
+        if (
+            type(body) is list
+            and not self._on_close
+            and not self.direct_passthrough
+            and 200 <= self._status_code < 300
+            and self._status_code != 204
+            and cls.get_wsgi_response is _base_get_wsgi_response
+            and cls.get_wsgi_headers is _base_get_wsgi_headers
+            and _HEADERS_HAVE_LIST
+            and environ["REQUEST_METHOD"] != "HEAD"
+        ):
+            header_list: list[tuple[str, str]] = self.headers._list  # type: ignore[attr-defined]
+            has_length = False
+            for key, _value in header_list:
+                lower = key.lower()
+                if lower == "content-length":
+                    has_length = True
+                elif lower == "location" or lower == "content-location":
+                    break
+            else:
+                if all(type(chunk) is bytes for chunk in body):
+                    if not has_length and self.automatically_set_content_length:
+                        header_list = [*header_list, ("Content-Length", str(sum(map(len, body))))]
+                    else:
+                        header_list = list(header_list)
+                    start_response(self._status, header_list)
+                    return body  # type: ignore[no-any-return]
+        return super().__call__(environ, start_response)
 
     @property
     def max_cookie_size(self) -> int:  # type: ignore[override]
@@ -140,3 +225,21 @@ class Response(ResponseBase):
         if app_ctx is not None:
             return app_ctx.app.config["MAX_COOKIE_SIZE"]  # type: ignore[no-any-return]
         return super().max_cookie_size
+
+
+_content_types: dict[str | None, str | None] = {}
+
+
+def _content_type_for(mimetype: str | None) -> str | None:
+    """The ``Content-Type`` werkzeug would build for ``mimetype``, memoised."""
+    try:
+        return _content_types[mimetype]
+    except KeyError:
+        value = None if mimetype is None else get_content_type(mimetype, "utf-8")
+        if len(_content_types) < 64:  # mimetypes are few; don't grow without bound
+            _content_types[mimetype] = value
+        return value
+
+
+_base_get_wsgi_response = ResponseBase.get_wsgi_response
+_base_get_wsgi_headers = ResponseBase.get_wsgi_headers

@@ -128,7 +128,7 @@ class DefaultJSONProvider(JSONProvider):
         string that method returns.
     """
 
-    default: t.Callable[[t.Any], t.Any] = staticmethod(_default)  # type: ignore[assignment]
+    default: t.Callable[[t.Any], t.Any] = staticmethod(_default)
     """Called for objects :mod:`json` cannot serialize; returns a JSON-ready value or raises
     :exc:`TypeError`.
     """
@@ -238,13 +238,11 @@ class DefaultJSONProvider(JSONProvider):
 
         if type(self).dumps is DefaultJSONProvider.dumps:
             # Nobody overrides dumps, so go straight to a cached encoder.
-            encoder = self._encoder(
-                self.default,
-                self.ensure_ascii,
-                self.sort_keys,
-                2 if pretty else None,
-                None if pretty else _COMPACT_SEPARATORS,
-            )
+            if pretty:
+                key = (self.default, self.ensure_ascii, self.sort_keys, 2, None)
+            else:
+                key = (self.default, self.ensure_ascii, self.sort_keys, None, _COMPACT_SEPARATORS)
+            encoder = self._encoders.get(key) or self._encoder(*key)
             body = encoder.encode(obj)
         elif pretty:
             body = self.dumps(obj, indent=2)

@@ -111,7 +111,7 @@ class PassDict(JSONTag):
         tag = self.serializer.tag
         return {k: tag(v) for k, v in value.items()}
 
-    tag = to_json  # type: ignore[assignment]
+    tag = to_json
 
 
 class TagTuple(JSONTag):
@@ -143,7 +143,7 @@ class PassList(JSONTag):
         tag = self.serializer.tag
         return [tag(item) for item in value]
 
-    tag = to_json  # type: ignore[assignment]
+    tag = to_json
 
 
 class TagBytes(JSONTag):
@@ -293,10 +293,46 @@ class TaggedJSONSerializer:
             return [scan(item) for item in value]
         return value
 
+    def _uses_default_tags(self) -> bool:
+        # The shortcut in _tag_builtins encodes what the default tags do; it is only valid
+        # while no other tag (which might claim plain str, list, ... values) is in play.
+        return type(self).tag is TaggedJSONSerializer.tag and all(
+            type(tag) in _DEFAULT_TAG_TYPES for tag in self.order
+        )
+
+    def _tag_builtins(self, value: t.Any) -> t.Any:
+        # Same result as tag() under the default tags, but dispatching on the exact type of
+        # the common values instead of asking every tag in turn. Anything else (subclasses,
+        # bytes, UUIDs, ...) goes through tag() as usual.
+        kind = type(value)
+        if kind in _PLAIN_TYPES:
+            return value
+        if kind is dict:
+            if len(value) == 1 and next(iter(value)) in self.tags:
+                return self.tag(value)
+            scan = self._tag_builtins
+            return {k: scan(v) for k, v in value.items()}
+        if kind is list:
+            scan = self._tag_builtins
+            return [scan(item) for item in value]
+        if kind is tuple:
+            scan = self._tag_builtins
+            return {TagTuple.key: [scan(item) for item in value]}
+        return self.tag(value)
+
     def dumps(self, value: t.Any) -> str:
         """Tag ``value`` and dump it as compact JSON."""
-        return dumps(self.tag(value), separators=(",", ":"))
+        if self._uses_default_tags():
+            tagged = self._tag_builtins(value)
+        else:
+            tagged = self.tag(value)
+        return dumps(tagged, separators=(",", ":"))
 
     def loads(self, value: str) -> t.Any:
         """Load a JSON string and restore every tagged value in it."""
         return self._untag_scan(loads(value))
+
+
+_DEFAULT_TAG_TYPES = frozenset(TaggedJSONSerializer.default_tags)
+# Values no default tag claims, so they are already JSON-ready as they are.
+_PLAIN_TYPES = frozenset((str, int, float, bool, type(None)))

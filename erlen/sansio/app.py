@@ -25,10 +25,11 @@ from ..config import ConfigAttribute
 from ..json.provider import DefaultJSONProvider
 from ..json.provider import JSONProvider
 from ..logging import create_logger
-from .scaffold import Scaffold
 from .scaffold import _endpoint_from_view_func
+from .scaffold import _split_blueprint_path
 from .scaffold import find_package
 from .scaffold import get_root_path
+from .scaffold import Scaffold
 from .scaffold import setupmethod
 
 if t.TYPE_CHECKING:  # pragma: no cover
@@ -283,9 +284,7 @@ class App(Scaffold):
         return decorator
 
     @setupmethod
-    def add_template_filter(
-        self, f: ft.TemplateFilterCallable, name: str | None = None
-    ) -> None:
+    def add_template_filter(self, f: ft.TemplateFilterCallable, name: str | None = None) -> None:
         """Non-decorator form of :meth:`template_filter`."""
         self.jinja_env.filters[name or f.__name__] = f
 
@@ -337,9 +336,7 @@ class App(Scaffold):
         return decorator
 
     @setupmethod
-    def add_template_global(
-        self, f: ft.TemplateGlobalCallable, name: str | None = None
-    ) -> None:
+    def add_template_global(self, f: ft.TemplateGlobalCallable, name: str | None = None) -> None:
         """Non-decorator form of :meth:`template_global`."""
         self.jinja_env.globals[name or f.__name__] = f
 
@@ -350,9 +347,7 @@ class App(Scaffold):
         return f
 
     @setupmethod
-    def shell_context_processor(
-        self, f: T_shell_context_processor
-    ) -> T_shell_context_processor:
+    def shell_context_processor(self, f: T_shell_context_processor) -> T_shell_context_processor:
         """Add the dict ``f`` returns to the namespace of ``erlen shell``."""
         self.shell_context_processors.append(f)
         return f
@@ -414,8 +409,6 @@ class App(Scaffold):
         fill in ``values`` for building a URL to ``endpoint``."""
         names: t.Iterable[str | None] = (None,)
         if "." in endpoint:
-            from ..helpers import _split_blueprint_path
-
             names = chain(names, reversed(_split_blueprint_path(endpoint.rpartition(".")[0])))
         funcs = self.url_default_functions
         for name in names:

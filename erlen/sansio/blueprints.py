@@ -75,8 +75,10 @@ class BlueprintSetupState:
     ) -> None:
         """Register a rule on the app, with the blueprint's prefix and dotted endpoint."""
         if self.url_prefix is not None:
-            rule = "/".join((self.url_prefix.rstrip("/"), rule.lstrip("/"))) if rule else (
-                self.url_prefix
+            rule = (
+                "/".join((self.url_prefix.rstrip("/"), rule.lstrip("/")))
+                if rule
+                else (self.url_prefix)
             )
         options.setdefault("subdomain", self.subdomain)
         if endpoint is None:
@@ -352,9 +354,7 @@ class Blueprint(Scaffold):
         return decorator
 
     @setupmethod
-    def add_app_template_test(
-        self, f: ft.TemplateTestCallable, name: str | None = None
-    ) -> None:
+    def add_app_template_test(self, f: ft.TemplateTestCallable, name: str | None = None) -> None:
         """Non-decorator form of :meth:`app_template_test`."""
         self.record_once(lambda s: s.app.jinja_env.tests.__setitem__(name or f.__name__, f))
 
@@ -409,9 +409,7 @@ class Blueprint(Scaffold):
         self, f: T_template_context_processor
     ) -> T_template_context_processor:
         """Like :meth:`Erlen.context_processor`, for every template."""
-        self.record_once(
-            lambda s: s.app.template_context_processors.setdefault(None, []).append(f)
-        )
+        self.record_once(lambda s: s.app.template_context_processors.setdefault(None, []).append(f))
         return f
 
     @setupmethod
@@ -427,19 +425,13 @@ class Blueprint(Scaffold):
         return decorator
 
     @setupmethod
-    def app_url_value_preprocessor(
-        self, f: T_url_value_preprocessor
-    ) -> T_url_value_preprocessor:
+    def app_url_value_preprocessor(self, f: T_url_value_preprocessor) -> T_url_value_preprocessor:
         """Like :meth:`Erlen.url_value_preprocessor`, for every request."""
-        self.record_once(
-            lambda s: s.app.url_value_preprocessors.setdefault(None, []).append(f)
-        )
+        self.record_once(lambda s: s.app.url_value_preprocessors.setdefault(None, []).append(f))
         return f
 
     @setupmethod
     def app_url_defaults(self, f: T_url_defaults) -> T_url_defaults:
         """Like :meth:`Erlen.url_defaults`, for every URL built."""
-        self.record_once(
-            lambda s: s.app.url_default_functions.setdefault(None, []).append(f)
-        )
+        self.record_once(lambda s: s.app.url_default_functions.setdefault(None, []).append(f))
         return f

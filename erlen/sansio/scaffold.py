@@ -8,12 +8,13 @@ import pathlib
 import sys
 import typing as t
 from collections import defaultdict
+from functools import cache
 from functools import update_wrapper
 
 from jinja2 import BaseLoader
 from jinja2 import FileSystemLoader
-from werkzeug.exceptions import HTTPException
 from werkzeug.exceptions import default_exceptions
+from werkzeug.exceptions import HTTPException
 from werkzeug.utils import cached_property
 
 from .. import typing as ft
@@ -54,40 +55,55 @@ def setupmethod(f: F) -> F:
 
 
 def get_root_path(import_name: str) -> str:
-    """Find the folder a module or package lives in, falling back to the working directory.
+    """Return the folder holding a package or module, without importing it if possible.
 
-    :param import_name: the module's ``__name__``.
+    Falls back to the current working directory when the module can't be located (for
+    example ``__main__`` in an interactive session).
+
     """
     module = sys.modules.get(import_name)
-    if module is not None and getattr(module, "__file__", None):
-        return os.path.dirname(os.path.abspath(module.__file__))  # type: ignore[arg-type]
+    module_file: str | None = getattr(module, "__file__", None) if module is not None else None
+    if module_file is not None:
+        return os.path.dirname(os.path.abspath(module_file))
 
     try:
         spec = importlib.util.find_spec(import_name)
-        if spec is None:
-            raise ValueError
     except (ImportError, ValueError):
         spec = None
-
-    if spec is None or spec.loader is None:
-        # Unknown module, a namespace package, or ``__main__`` run interactively.
+    loader = spec.loader if spec is not None else None
+    if loader is None:
         return os.getcwd()
 
-    if hasattr(spec.loader, "get_filename"):
-        filepath = spec.loader.get_filename(import_name)
+    get_filename = getattr(loader, "get_filename", None)
+    if get_filename is not None:
+        filename: str | None = get_filename(import_name)
     else:
+        # A loader that can't say where the module lives: import it and ask the module.
         __import__(import_name)
-        filepath = getattr(sys.modules[import_name], "__file__", None)
-        if filepath is None:
-            raise RuntimeError(
-                "No root path can be found for the provided module"
-                f" {import_name!r}. This can happen because the module"
-                " came from an import hook that does not provide file"
-                " name information or because it's a namespace package."
-                " In this case the root path needs to be explicitly"
-                " provided."
-            )
-    return os.path.dirname(os.path.abspath(filepath))
+        filename = getattr(sys.modules[import_name], "__file__", None)
+
+    if filename is None:
+        raise RuntimeError(
+            "No root path can be found for the provided module"
+            f" {import_name!r}. This can happen because the module"
+            " came from an import hook that does not provide file"
+            " name information or because it's a namespace package."
+            " In this case the root path needs to be explicitly"
+            " provided."
+        )
+    # The file is the module itself, or the package's __init__.py: either way its folder.
+    return os.path.dirname(os.path.abspath(filename))
+
+
+@cache
+def _split_blueprint_path(name: str) -> list[str]:
+    """List a dotted blueprint name and each of its parents, innermost first.
+
+    ``"a.b.c"`` gives ``["a.b.c", "a.b", "a"]``. Cached: the same names come up on every
+    request, so callers must not modify the returned list.
+    """
+    parts = name.split(".")
+    return [".".join(parts[:end]) for end in range(len(parts), 0, -1)]
 
 
 class Scaffold:
@@ -286,9 +302,7 @@ class Scaffold:
         return f
 
     @setupmethod
-    def context_processor(
-        self, f: T_template_context_processor
-    ) -> T_template_context_processor:
+    def context_processor(self, f: T_template_context_processor) -> T_template_context_processor:
         """Add the dict ``f`` returns to every template's context."""
         self.template_context_processors[None].append(f)
         return f

@@ -277,7 +277,7 @@ def test_app_commands_run_in_the_app_context_with_parameter_callbacks(runner: Cl
     @click.argument("value", callback=seen_app)
     def show(value: str) -> None:
         info = click.get_current_context().find_object(ScriptInfo)
-        same = info is not None and info.load_app() is current_app._get_current_object()
+        same = info is not None and info.load_app() is current_app._get_current_object()  # type: ignore[attr-defined]
         click.echo(f"{value} {same}")
 
     result = runner.invoke(FlaskGroup(create_app=lambda: app), ["show", "x"])
@@ -291,7 +291,7 @@ def test_app_group_commands_and_subgroups_get_the_app_context(runner: CliRunner)
     def bare() -> None:
         click.echo(f"bare {current_app.name}")
 
-    @group.group()
+    @group.group
     def sub() -> None:
         pass
 

@@ -404,10 +404,10 @@ def test_send_file_is_conditional(app: Erlen) -> None:
         return helpers.send_file("static/hello.txt")
 
     client = app.test_client()
-    first = client.get("/file")
-    etag = first.headers["ETag"]
-    again = client.get("/file", headers={"If-None-Match": etag})
-    assert again.status_code == 304
+    with client.get("/file") as first:
+        etag = first.headers["ETag"]
+    with client.get("/file", headers={"If-None-Match": etag}) as again:
+        assert again.status_code == 304
 
 
 def test_send_from_directory_serves_files_inside(app: Erlen) -> None:

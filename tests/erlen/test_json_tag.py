@@ -202,3 +202,53 @@ def test_serializers_do_not_share_registered_tags() -> None:
     first.register(Extra)
 
     assert " x" not in TaggedJSONSerializer().tags
+
+
+def test_a_custom_tag_can_claim_plain_strings(serializer: TaggedJSONSerializer) -> None:
+    class Secret(str):
+        pass
+
+    class TagSecretPrefix(JSONTag):
+        __slots__ = ()
+        key = " s"
+
+        def check(self, value: t.Any) -> bool:
+            return isinstance(value, str) and value.startswith("secret:")
+
+        def to_json(self, value: t.Any) -> t.Any:
+            return value[::-1]
+
+        def to_python(self, value: t.Any) -> t.Any:
+            return Secret(value[::-1])
+
+    serializer.register(TagSecretPrefix, index=0)
+
+    dumped = serializer.dumps({"a": ["secret:x", "plain"]})
+    restored = serializer.loads(dumped)
+
+    assert "x:terces" in dumped
+    assert restored == {"a": ["secret:x", "plain"]}
+    assert type(restored["a"][0]) is Secret
+    assert type(restored["a"][1]) is str
+
+
+def test_tags_added_to_order_directly_are_honoured(serializer: TaggedJSONSerializer) -> None:
+    class TagNegative(JSONTag):
+        __slots__ = ()
+        key = " n"
+
+        def check(self, value: t.Any) -> bool:
+            return isinstance(value, int) and value < 0
+
+        def to_json(self, value: t.Any) -> t.Any:
+            return -value
+
+        def to_python(self, value: t.Any) -> t.Any:
+            return -value
+
+    tag = TagNegative(serializer)
+    serializer.order.insert(0, tag)
+    serializer.tags[tag.key] = tag
+
+    assert serializer.dumps([-1, 2]) == '[{" n":1},2]'
+    assert serializer.loads('[{" n":1},2]') == [-1, 2]

@@ -525,9 +525,19 @@ def test_saving_does_not_count_as_accessing() -> None:
     response = WerkzeugResponse()
     interface.save_session(app, session, t.cast(t.Any, response))
     assert not session.accessed
-    assert "Vary" not in response.headers
     # Permanent with refresh on: the cookie is re-sent even though nothing changed.
     assert "Set-Cookie" in response.headers
+
+
+def test_saving_an_unread_session_adds_no_vary() -> None:
+    interface = SecureCookieSessionInterface()
+    app = t.cast("Erlen", _StubApp())
+    session = SecureCookieSession({"a": 1})
+    response = WerkzeugResponse()
+    interface.save_session(app, session, t.cast(t.Any, response))
+    assert not session.accessed
+    assert "Vary" not in response.headers
+    assert "Set-Cookie" not in response.headers
 
 
 def test_signing_serializer_follows_key_changes() -> None:

@@ -165,6 +165,19 @@ def test_html_is_escaped_but_text_is_not(erlen: t.Any, app: Erlen) -> None:
         assert erlen.render_template("mail.txt", body="<b>") == "<b>"
 
 
+def test_default_context_processor_gives_concrete_g_and_request(erlen: t.Any, app: Erlen) -> None:
+    from erlen.templating import _default_template_ctx_processor
+
+    with app.app_context() as app_ctx:
+        assert _default_template_ctx_processor() == {"g": app_ctx.g}
+    with app.test_request_context("/here") as req_ctx:
+        values = _default_template_ctx_processor()
+        assert values["request"] is req_ctx.request
+        assert values["g"] is erlen.g._get_current_object()
+        assert "session" not in values
+    assert _default_template_ctx_processor() == {}
+
+
 # Streaming
 
 
@@ -212,7 +225,6 @@ def test_render_sends_before_and_after_signals(erlen: t.Any, app: Erlen) -> None
         ("after", app, "hello.html"),
     ]
     assert events[0][3]["name"] == "Ada"
-    assert "g" in events[0][3]
 
 
 def test_before_render_can_change_the_context(erlen: t.Any, app: Erlen) -> None:

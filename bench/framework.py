@@ -27,8 +27,9 @@ from werkzeug.test import EnvironBuilder
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import erlen  # noqa: E402
 from app import create_app  # noqa: E402
+
+import erlen  # noqa: E402
 
 POST_BODY = json.dumps({"name": "Ada", "tags": ["a", "b", "c"], "score": 9.5}).encode()
 
@@ -73,7 +74,9 @@ def run_requests(app: t.Any, environ: dict[str, t.Any], body: bytes | None, n: i
     return elapsed / n
 
 
-def check(app: t.Any, name: str, environ: dict[str, t.Any], body: bytes | None, status: int) -> bytes:
+def check(
+    app: t.Any, name: str, environ: dict[str, t.Any], body: bytes | None, status: int
+) -> bytes:
     """Make sure both frameworks answer the scenario the same way before timing it."""
     seen: list[str] = []
     env = environ.copy()
@@ -96,7 +99,8 @@ def main() -> None:
 
     apps = {"flask": create_app(flask), "erlen": create_app(erlen)}
     results: dict[str, dict[str, float]] = {}
-    print(f"flask {flask.__version__ if hasattr(flask, '__version__') else ''}".strip())
+    versions = {name: importlib.metadata.version(name) for name in ("flask", "erlen", "werkzeug")}
+    print(", ".join(f"{name} {version}" for name, version in versions.items()))
     print(f"{args.rounds} rounds x {args.requests} requests, in-process WSGI calls\n")
     print(f"{'scenario':<28}{'flask µs':>10}{'erlen µs':>10}{'ratio':>8}")
     for name, (method, path, body, status) in SCENARIOS.items():

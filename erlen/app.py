@@ -233,8 +233,8 @@ class Erlen(App):
             raise ValueError("Resources can only be opened for reading.")
         path = os.path.join(self.root_path, resource)
         if mode == "rb":
-            return open(path, mode)  # type: ignore[return-value]
-        return open(path, mode, encoding=encoding)  # type: ignore[return-value]
+            return open(path, mode)
+        return open(path, mode, encoding=encoding)
 
     def open_instance_resource(
         self, resource: str, mode: str = "rb", encoding: str | None = "utf-8"
@@ -348,16 +348,16 @@ class Erlen(App):
 
     def test_client(self, use_cookies: bool = True, **kwargs: t.Any) -> FlaskClient:
         """A test client for the app; see :class:`erlen.testing.FlaskClient`."""
-        cls = self.test_client_class
-        if cls is None:
-            from .testing import FlaskClient as cls
+        from .testing import FlaskClient
+
+        cls: type[t.Any] = self.test_client_class or FlaskClient
         return cls(self, self.response_class, use_cookies=use_cookies, **kwargs)  # type: ignore[no-any-return]
 
     def test_cli_runner(self, **kwargs: t.Any) -> FlaskCliRunner:
         """A runner for the app's CLI commands; see :class:`erlen.testing.FlaskCliRunner`."""
-        cls = self.test_cli_runner_class
-        if cls is None:
-            from .testing import FlaskCliRunner as cls
+        from .testing import FlaskCliRunner
+
+        cls: type[t.Any] = self.test_cli_runner_class or FlaskCliRunner
         return cls(self, **kwargs)  # type: ignore[no-any-return]
 
     # -- routing -----------------------------------------------------------------------------
@@ -406,7 +406,7 @@ class Erlen(App):
         else:
             if trusted_hosts is not None:
                 request.trusted_hosts = trusted_hosts
-            request.host = cached[1]  # type: ignore[misc]
+            request.host = cached[1]
 
         base = cached[0]
         path_info = environ.get("PATH_INFO")
@@ -436,7 +436,7 @@ class Erlen(App):
             request.server,
             request.trusted_hosts,
         )
-        request.host = host  # type: ignore[misc]
+        request.host = host
         subdomain = None
         server_name = self.config["SERVER_NAME"]
         if self.url_map.host_matching:
@@ -600,7 +600,7 @@ class Erlen(App):
             raise RuntimeError(
                 "Install erlen with the 'async' extra in order to use async views."
             ) from None
-        return asgiref_async_to_sync(func)  # type: ignore[no-any-return]
+        return asgiref_async_to_sync(func)
 
     def make_response(self, rv: ft.ResponseReturnValue | HTTPException) -> Response:
         """Convert a view's return value into a :attr:`response_class` instance.
@@ -643,16 +643,14 @@ class Erlen(App):
 
         if not isinstance(rv, response_class):
             if isinstance(rv, (str, bytes, bytearray)) or isinstance(rv, cabc.Iterator):
-                rv = response_class(rv, status=status, headers=headers)  # type: ignore[arg-type]
+                rv = response_class(rv, status=status, headers=headers)
                 status = headers = None
             elif isinstance(rv, (dict, list)):
                 rv = self.json.response(rv)
             elif isinstance(rv, HTTPException) and type(rv).__call__ is _http_exception_call:
                 # An error used as the response: take its response object directly rather
                 # than running it as a WSGI app and re-parsing what it wrote.
-                rv = response_class.force_type(
-                    rv.get_response(_cv_request.get().request.environ)  # type: ignore[arg-type]
-                )
+                rv = response_class.force_type(rv.get_response(_cv_request.get().request.environ))
             elif isinstance(rv, BaseResponse) or callable(rv):
                 try:
                     rv = response_class.force_type(
@@ -679,11 +677,11 @@ class Erlen(App):
         response = t.cast(Response, rv)
         if status is not None:
             if isinstance(status, (str, bytes, bytearray)):
-                response.status = status  # type: ignore[assignment]
+                response.status = status
             else:
                 response.status_code = status
         if headers:
-            response.headers.update(headers)  # type: ignore[arg-type]
+            response.headers.update(headers)
         return response
 
     def preprocess_request(self) -> ft.ResponseReturnValue | None:

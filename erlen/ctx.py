@@ -218,7 +218,7 @@ class RequestContext:
             self.request.routing_exception = e
         else:
             self.request.url_rule = rule
-            self.request.view_args = args
+            self.request.view_args = args  # type: ignore[assignment]
 
     @property
     def _session(self) -> SessionMixin:

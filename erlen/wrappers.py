@@ -77,7 +77,7 @@ class Request(RequestBase):
     def max_form_memory_size(self, value: int | None) -> None:
         self._max_form_memory_size = value
 
-    @property
+    @property  # type: ignore[override]
     def max_form_parts(self) -> int | None:
         """The most multipart parts accepted (``MAX_FORM_PARTS``)."""
         return self._config_limit("MAX_FORM_PARTS", self._max_form_parts, super().max_form_parts)
@@ -175,7 +175,7 @@ class Response(ResponseBase):
                 if ctype is not None:
                     header_list.insert(0, ("Content-Type", ctype))
                 self.headers = Headers()
-                self.headers._list = header_list  # type: ignore[attr-defined]
+                self.headers._list = header_list
                 self._status = "200 OK"
                 self._status_code = 200
                 self.direct_passthrough = False
@@ -200,7 +200,7 @@ class Response(ResponseBase):
             and _HEADERS_HAVE_LIST
             and environ["REQUEST_METHOD"] != "HEAD"
         ):
-            header_list: list[tuple[str, str]] = self.headers._list  # type: ignore[attr-defined]
+            header_list: list[tuple[str, str]] = self.headers._list
             has_length = False
             for key, _value in header_list:
                 lower = key.lower()
@@ -215,7 +215,7 @@ class Response(ResponseBase):
                     else:
                         header_list = list(header_list)
                     start_response(self._status, header_list)
-                    return body  # type: ignore[no-any-return]
+                    return body
         return super().__call__(environ, start_response)
 
     @property

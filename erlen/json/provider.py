@@ -238,6 +238,7 @@ class DefaultJSONProvider(JSONProvider):
 
         if type(self).dumps is DefaultJSONProvider.dumps:
             # Nobody overrides dumps, so go straight to a cached encoder.
+            key: tuple[t.Any, ...]
             if pretty:
                 key = (self.default, self.ensure_ascii, self.sort_keys, 2, None)
             else:

@@ -111,7 +111,7 @@ class App(Scaffold):
         self.config = self.make_config(instance_relative_config)
         self.aborter = self.make_aborter()
         #: JSON methods used by :mod:`erlen.json` and ``request.get_json`` in this app.
-        self.json: JSONProvider = self.json_provider_class(self)  # type: ignore[arg-type]
+        self.json: JSONProvider = self.json_provider_class(self)
         self.url_build_error_handlers: list[
             t.Callable[[Exception, str, dict[str, t.Any]], str]
         ] = []
@@ -148,7 +148,7 @@ class App(Scaffold):
     @cached_property
     def logger(self) -> logging.Logger:
         """The app's logger, named after :attr:`name`; see :mod:`erlen.logging`."""
-        return create_logger(self)  # type: ignore[arg-type]
+        return create_logger(self)
 
     @cached_property
     def jinja_env(self) -> Environment:

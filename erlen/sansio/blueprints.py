@@ -267,16 +267,17 @@ class Blueprint(Scaffold):
         for endpoint, func in self.view_functions.items():
             app.view_functions[endpoint] = func
 
-        for own, target in (
+        hook_tables: tuple[tuple[dict[t.Any, list[t.Any]], dict[t.Any, list[t.Any]]], ...] = (
             (self.before_request_funcs, app.before_request_funcs),
             (self.after_request_funcs, app.after_request_funcs),
             (self.teardown_request_funcs, app.teardown_request_funcs),
             (self.url_default_functions, app.url_default_functions),
             (self.url_value_preprocessors, app.url_value_preprocessors),
             (self.template_context_processors, app.template_context_processors),
-        ):
-            for key, funcs in own.items():  # type: ignore[attr-defined]
-                target[scoped(key)].extend(funcs)  # type: ignore[index]
+        )
+        for own, target in hook_tables:
+            for key, funcs in own.items():
+                target[scoped(key)].extend(funcs)
 
     @setupmethod
     def add_url_rule(
@@ -419,7 +420,10 @@ class Blueprint(Scaffold):
         """Like :meth:`Erlen.errorhandler`, for errors anywhere in the app."""
 
         def decorator(f: T_error_handler) -> T_error_handler:
-            self.record_once(lambda s: s.app.errorhandler(code)(f))
+            def register(state: BlueprintSetupState) -> None:
+                state.app.errorhandler(code)(f)
+
+            self.record_once(register)
             return f
 
         return decorator

@@ -10,9 +10,9 @@ import os
 import secrets
 import typing as t
 
+from erlen import abort
 from erlen import Blueprint
 from erlen import Erlen
-from erlen import abort
 from erlen import flash
 from erlen import jsonify
 from erlen import redirect

@@ -113,6 +113,11 @@ def _default(o: t.Any) -> t.Any:
 _ENCODER_OPTIONS = frozenset(("default", "ensure_ascii", "sort_keys", "indent", "separators"))
 _COMPACT_SEPARATORS = (",", ":")
 _ENCODER_CACHE_LIMIT = 32
+# Building a JSONEncoder costs about as much as encoding a small payload, so encoders are reused,
+# keyed by their options. Keys hold the provider's current attribute values, so changing
+# ``default`` or ``sort_keys`` on a provider just selects another encoder. Encoders keep no
+# state between calls, so one can serve every provider and thread.
+_encoders: dict[tuple[t.Any, ...], json.JSONEncoder] = {}
 
 
 class DefaultJSONProvider(JSONProvider):
@@ -151,13 +156,6 @@ class DefaultJSONProvider(JSONProvider):
     mimetype = "application/json"
     """The mimetype of the responses :meth:`response` builds."""
 
-    def __init__(self, app: App) -> None:
-        super().__init__(app)
-        # Building a JSONEncoder costs about as much as encoding a small payload, so encoders are
-        # reused per combination of options. Keys include the current attribute values, so
-        # changing ``default`` or ``sort_keys`` on the provider simply selects another encoder.
-        self._encoders: dict[tuple[t.Any, ...], json.JSONEncoder] = {}
-
     def _encoder(
         self,
         default: t.Callable[[t.Any], t.Any],
@@ -167,22 +165,19 @@ class DefaultJSONProvider(JSONProvider):
         separators: t.Any,
     ) -> json.JSONEncoder:
         key = (default, ensure_ascii, sort_keys, indent, separators)
-        encoders = self._encoders
-        try:
-            return encoders[key]
-        except KeyError:
-            pass
-        encoder = json.JSONEncoder(
-            default=default,
-            ensure_ascii=ensure_ascii,
-            sort_keys=sort_keys,
-            indent=indent,
-            separators=separators,
-        )
-        if len(encoders) >= _ENCODER_CACHE_LIMIT:
-            # Someone keeps swapping options; don't let the cache grow without bound.
-            encoders.clear()
-        encoders[key] = encoder
+        encoder = _encoders.get(key)
+        if encoder is None:
+            encoder = json.JSONEncoder(
+                default=default,
+                ensure_ascii=ensure_ascii,
+                sort_keys=sort_keys,
+                indent=indent,
+                separators=separators,
+            )
+            if len(_encoders) >= _ENCODER_CACHE_LIMIT:
+                # Someone keeps swapping options; don't let the cache grow without bound.
+                _encoders.clear()
+            _encoders[key] = encoder
         return encoder
 
     def dumps(self, obj: t.Any, **kwargs: t.Any) -> str:
@@ -243,7 +238,7 @@ class DefaultJSONProvider(JSONProvider):
                 key = (self.default, self.ensure_ascii, self.sort_keys, 2, None)
             else:
                 key = (self.default, self.ensure_ascii, self.sort_keys, None, _COMPACT_SEPARATORS)
-            encoder = self._encoders.get(key) or self._encoder(*key)
+            encoder = _encoders.get(key) or self._encoder(*key)
             body = encoder.encode(obj)
         elif pretty:
             body = self.dumps(obj, indent=2)

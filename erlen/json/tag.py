@@ -296,8 +296,8 @@ class TaggedJSONSerializer:
     def _uses_default_tags(self) -> bool:
         # The shortcut in _tag_builtins encodes what the default tags do; it is only valid
         # while no other tag (which might claim plain str, list, ... values) is in play.
-        return type(self).tag is TaggedJSONSerializer.tag and all(
-            type(tag) in _DEFAULT_TAG_TYPES for tag in self.order
+        return type(self).tag is TaggedJSONSerializer.tag and (
+            tuple(map(type, self.order)) == _DEFAULT_TAG_ORDER
         )
 
     def _tag_builtins(self, value: t.Any) -> t.Any:
@@ -333,6 +333,6 @@ class TaggedJSONSerializer:
         return self._untag_scan(loads(value))
 
 
-_DEFAULT_TAG_TYPES = frozenset(TaggedJSONSerializer.default_tags)
+_DEFAULT_TAG_ORDER = tuple(TaggedJSONSerializer.default_tags)
 # Values no default tag claims, so they are already JSON-ready as they are.
 _PLAIN_TYPES = frozenset((str, int, float, bool, type(None)))

@@ -136,6 +136,22 @@ def test_app_default_function_can_be_replaced(app: erlen.Erlen) -> None:
 
 
 @pytest.mark.usefixtures("app_ctx")
+def test_default_can_be_a_method_of_a_provider_subclass(app: erlen.Erlen) -> None:
+    class SetProvider(DefaultJSONProvider):
+        def default(self, o: t.Any) -> t.Any:  # type: ignore[override]
+            if isinstance(o, set):
+                return sorted(o)
+            return super().default(o)
+
+    app.json = SetProvider(app)
+
+    assert json.dumps({"s": {3, 1}, "u": uuid.UUID(int=0)}) == (
+        '{"s": [1, 3], "u": "00000000-0000-0000-0000-000000000000"}'
+    )
+    assert json.jsonify({3, 2}).data == b"[2,3]\n"
+
+
+@pytest.mark.usefixtures("app_ctx")
 def test_dump_and_load_go_through_the_app_provider(app: erlen.Erlen) -> None:
     class ShoutingProvider(DefaultJSONProvider):
         def loads(self, s: str | bytes, **kwargs: t.Any) -> t.Any:

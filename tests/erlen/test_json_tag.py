@@ -252,3 +252,9 @@ def test_tags_added_to_order_directly_are_honoured(serializer: TaggedJSONSeriali
 
     assert serializer.dumps([-1, 2]) == '[{" n":1},2]'
     assert serializer.loads('[{" n":1},2]') == [-1, 2]
+
+
+def test_a_tag_removed_from_order_no_longer_applies(serializer: TaggedJSONSerializer) -> None:
+    serializer.order[:] = [tag for tag in serializer.order if tag.key != " t"]
+
+    assert serializer.dumps({"a": (1, 2)}) == '{"a":[1,2]}'

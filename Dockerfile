@@ -1,0 +1,46 @@
+# One image for web, realtime and worker (different commands), plus an nginx target that
+# carries the static files. Build: docker compose build (see docker-compose.yml).
+
+ARG PYTHON_IMAGE=python:3.11-slim-bookworm
+
+FROM ghcr.io/astral-sh/uv:0.9.5 AS uv
+
+# -- build: resolve and install dependencies with uv, then the project itself ----------------
+FROM ${PYTHON_IMAGE} AS build
+COPY --from=uv /uv /usr/local/bin/uv
+ENV UV_COMPILE_BYTECODE=1 \
+    UV_LINK_MODE=copy \
+    UV_PYTHON_DOWNLOADS=never \
+    UV_PROJECT_ENVIRONMENT=/app/.venv
+WORKDIR /src
+# Dependencies first, so source edits don't invalidate this layer.
+COPY pyproject.toml uv.lock README.md ./
+RUN --mount=type=cache,target=/root/.cache/uv \
+    uv sync --frozen --no-install-project --no-default-groups --group stack
+COPY erlen ./erlen
+COPY web ./web
+COPY worker ./worker
+COPY realtime ./realtime
+RUN --mount=type=cache,target=/root/.cache/uv \
+    uv sync --frozen --no-editable --no-default-groups --group stack
+
+# -- runtime: the virtualenv only; no compilers, no uv, a non-root user ----------------------
+FROM ${PYTHON_IMAGE} AS runtime
+RUN groupadd --system --gid 10001 app \
+    && useradd --system --uid 10001 --gid app --home-dir /app --no-create-home app
+COPY --from=build --chown=app:app /app/.venv /app/.venv
+WORKDIR /app
+ENV PATH=/app/.venv/bin:$PATH \
+    PYTHONUNBUFFERED=1 \
+    PYTHONDONTWRITEBYTECODE=1
+USER app
+EXPOSE 8000 8001
+# web by default; compose gives realtime, worker and migrate their own commands.
+CMD ["granian", "--interface", "wsgi", "web.wsgi:app"]
+
+# -- nginx: the repo's config and the web app's static files ---------------------------------
+FROM nginx:1.27-bookworm AS nginx
+COPY nginx/nginx.conf /etc/nginx/nginx.conf
+COPY nginx/templates/ /etc/nginx/templates/
+COPY web/static/ /srv/static/
+EXPOSE 8080

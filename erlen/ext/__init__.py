@@ -1,0 +1,1 @@
+"""First-party extensions: data layer, auth, CSRF, REST resources, jobs."""

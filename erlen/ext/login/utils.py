@@ -1,0 +1,245 @@
+"""Helpers for login URLs, safe redirects, telling API clients apart, and backend URLs.
+
+Nothing here depends on the login manager, so the manager, the token helpers and the
+throttle can all import it.
+"""
+
+from __future__ import annotations
+
+import json
+import typing as t
+from urllib.parse import parse_qsl
+from urllib.parse import urlencode
+from urllib.parse import urlsplit
+from urllib.parse import urlunsplit
+
+from werkzeug.datastructures import MIMEAccept
+from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import Unauthorized
+from werkzeug.http import parse_accept_header
+
+from ...globals import _cv_app
+from ...globals import _cv_request
+from ...helpers import url_for
+
+if t.TYPE_CHECKING:  # pragma: no cover
+    from _typeshed.wsgi import WSGIEnvironment
+    from redis import Redis
+
+    from ...app import Erlen
+
+_JSON_TYPES = ("application/json", "application/problem+json")
+
+
+def is_api_request(environ: WSGIEnvironment) -> bool:
+    """Tell whether a request comes from a program rather than a person with a browser.
+
+    A request is an API request when its path is under ``/api/``, when it was sent by
+    ``XMLHttpRequest`` (``X-Requested-With``), when it carries a bearer token, or when its
+    ``Accept`` header prefers JSON to HTML. A body sent as JSON tips the balance when the
+    client accepts both equally (``fetch()`` sends ``Accept: */*``). Browsers navigating to
+    a page ask for HTML first, so they keep getting pages and redirects.
+
+    It reads the WSGI environ, so error responses can call it without a request object.
+    """
+    path = environ.get("PATH_INFO") or ""
+    if path == "/api" or path.startswith("/api/"):
+        return True
+    if (environ.get("HTTP_X_REQUESTED_WITH") or "").lower() == "xmlhttprequest":
+        return True
+    if (environ.get("HTTP_AUTHORIZATION") or "")[:7].lower() == "bearer ":
+        return True
+    accept = parse_accept_header(environ.get("HTTP_ACCEPT"), MIMEAccept)
+    json_quality = max(accept.quality(mimetype) for mimetype in _JSON_TYPES)
+    html_quality = accept.quality("text/html")
+    if json_quality != html_quality:
+        return json_quality > html_quality
+    content_type = (environ.get("CONTENT_TYPE") or "").partition(";")[0].strip().lower()
+    return json_quality > 0 and (
+        content_type == "application/json" or content_type.endswith("+json")
+    )
+
+
+def _environ_of(environ: WSGIEnvironment | None) -> WSGIEnvironment | None:
+    """The environ an error response is for: the one given, else the current request's."""
+    if environ is not None:
+        return environ
+    ctx = _cv_request.get(None)
+    return ctx.request.environ if ctx is not None else None
+
+
+class APIAwareHTTPException(HTTPException):
+    """An HTTP error that answers API clients with JSON and browsers with HTML.
+
+    Which one is decided by :func:`is_api_request`. Subclasses say what the JSON holds
+    (:meth:`json_body`); the status and headers (``Retry-After``, ``WWW-Authenticate``)
+    are the same either way.
+
+    .. versionadded:: 0.1
+    """
+
+    #: The ``Content-Type`` of the JSON answer.
+    json_mimetype = "application/json"
+
+    def json_body(self) -> dict[str, t.Any]:
+        """The JSON object sent to API clients."""
+        return {"error": self.description}
+
+    def _for_api(self, environ: WSGIEnvironment | None) -> bool:
+        env = _environ_of(environ)
+        return env is not None and is_api_request(env)
+
+    def get_headers(
+        self,
+        environ: WSGIEnvironment | None = None,
+        scope: dict[str, t.Any] | None = None,
+    ) -> list[tuple[str, str]]:
+        """The error's headers, with a JSON ``Content-Type`` for API clients."""
+        headers = super().get_headers(environ, scope)
+        if not self._for_api(environ):
+            return headers
+        headers = [(k, v) for k, v in headers if k.lower() != "content-type"]
+        return [("Content-Type", self.json_mimetype), *headers]
+
+    def get_body(
+        self,
+        environ: WSGIEnvironment | None = None,
+        scope: dict[str, t.Any] | None = None,
+    ) -> str:
+        """A JSON body for API clients, else werkzeug's HTML page."""
+        if self._for_api(environ):
+            return json.dumps(self.json_body())
+        return super().get_body(environ, scope)
+
+
+class AuthenticationRequired(APIAwareHTTPException, Unauthorized):
+    """401 for a request that needs a logged-in user; JSON for API clients.
+
+    Browsers get werkzeug's HTML page. API clients (see :func:`is_api_request`) get
+    ``{"error": description}``. Both get a ``WWW-Authenticate: Bearer`` challenge, which
+    names RFC 6750's ``invalid_token`` error when the request's bearer token was refused.
+    Register an error handler for 401 to answer differently.
+
+    .. versionadded:: 0.1
+    """
+
+    description = "You must log in to access this resource."
+
+    def __init__(self, description: str | None = None, *, token_error: str | None = None):
+        super().__init__(description)
+        #: RFC 6750 error code, when a bearer token was presented and refused.
+        self.token_error = token_error
+
+    def get_headers(
+        self,
+        environ: WSGIEnvironment | None = None,
+        scope: dict[str, t.Any] | None = None,
+    ) -> list[tuple[str, str]]:
+        """The headers, with the ``WWW-Authenticate`` challenge."""
+        challenge = "Bearer" if self.token_error is None else f'Bearer error="{self.token_error}"'
+        return [*super().get_headers(environ, scope), ("WWW-Authenticate", challenge)]
+
+
+def make_next_param(login_url: str, current_url: str) -> str:
+    """Shorten ``current_url`` to a path and query when it is on the login page's host.
+
+    A relative ``next`` is the only kind :func:`safe_next_url` follows, so it must be made
+    relative here for the round trip to work.
+    """
+    login = urlsplit(login_url)
+    current = urlsplit(current_url)
+    same_scheme = not login.scheme or login.scheme == current.scheme
+    same_host = not login.netloc or login.netloc == current.netloc
+    if same_scheme and same_host:
+        return urlunsplit(("", "", current.path, current.query, ""))
+    return current_url
+
+
+def login_url(login_view: str, next_url: str | None = None, next_field: str = "next") -> str:
+    """Build the URL of the login page, with the page to come back to as ``next_field``.
+
+    :param login_view: an endpoint name, or a URL (absolute, or starting with ``/``).
+    :param next_url: where to send the user after logging in.
+    :param next_field: the query argument that carries ``next_url``.
+    """
+    if login_view.startswith(("https://", "http://", "/")):
+        base = login_view
+    else:
+        base = url_for(login_view)
+    if next_url is None:
+        return base
+
+    parts = urlsplit(base)
+    args = dict(parse_qsl(parts.query, keep_blank_values=True))
+    next_value = make_next_param(base, next_url)
+    app_ctx = _cv_app.get(None)
+    if app_ctx is not None and app_ctx.app.config.get("USE_SESSION_FOR_NEXT"):
+        req_ctx = _cv_request.get(None)
+        if req_ctx is not None:
+            req_ctx.session["_next"] = next_value
+    else:
+        args[next_field] = next_value
+    return urlunsplit(parts._replace(query=urlencode(sorted(args.items()))))
+
+
+def is_safe_next_url(target: str | None) -> bool:
+    """Tell whether ``target`` is a same-site relative URL that is safe to redirect to.
+
+    Only paths are accepted: ``/account?tab=1``. Anything that a browser could read as
+    another site is refused: absolute URLs, scheme-relative ``//host``, backslashes (which
+    browsers treat as slashes), and control characters or spaces (browsers drop some of
+    them, turning ``/\\t/evil.example`` into ``//evil.example``).
+    """
+    if not target or not target.startswith("/"):
+        return False
+    if "\\" in target or any(ord(char) <= 0x20 or ord(char) == 0x7F for char in target):
+        return False
+    if target.startswith("//"):
+        return False
+    parts = urlsplit(target)
+    return not parts.scheme and not parts.netloc
+
+
+def safe_next_url(target: str | None = None, default: str = "/") -> str:
+    """Return where to go after logging in: the ``next`` target if safe, else ``default``.
+
+    ``target`` defaults to the request's ``next`` query or form argument (or the session's
+    ``_next`` when ``USE_SESSION_FOR_NEXT`` is set, which is then forgotten). Open
+    redirects are refused: see :func:`is_safe_next_url`.
+
+    .. versionadded:: 0.1
+    """
+    if target is None:
+        req_ctx = _cv_request.get(None)
+        if req_ctx is not None:
+            app = req_ctx.app
+            if app.config.get("USE_SESSION_FOR_NEXT"):
+                target = req_ctx.session.pop("_next", None)
+            else:
+                values = req_ctx.request.values
+                target = values.get("next")
+    if is_safe_next_url(target):
+        return t.cast(str, target)
+    return default
+
+
+def redis_from_config(app: Erlen) -> Redis | None:
+    """Return a Redis client for ``REDIS_URL``, shared by the login extensions of one app.
+
+    ``None`` when the URL is unset or ``memory://``: the in-memory backends are used.
+    """
+    url = app.config.get("REDIS_URL") or "memory://"
+    if url.startswith("memory://"):
+        return None
+    cache = app.extensions.setdefault("login.redis", {})
+    client = cache.get(url)
+    if client is None:
+        import redis
+
+        client = cache[url] = redis.Redis.from_url(url)
+    return t.cast("Redis", client)
+
+
+def key_prefix(app: Erlen) -> str:
+    """The namespace for every Redis key (``KEY_PREFIX``, default ``erlen``)."""
+    return str(app.config.get("KEY_PREFIX") or "erlen")

@@ -33,7 +33,7 @@ WORKDIR /app
 ENV PATH=/app/.venv/bin:$PATH \
     PYTHONUNBUFFERED=1 \
     PYTHONDONTWRITEBYTECODE=1
-USER app
+USER 10001:10001
 EXPOSE 8000 8001
 # web by default; compose gives realtime, worker and migrate their own commands.
 CMD ["granian", "--interface", "wsgi", "web.wsgi:app"]

@@ -7,7 +7,10 @@ VENV := .venv
 STAMP := $(VENV)/.synced
 PY := $(VENV)/bin/python
 
-.PHONY: help setup test lint fmt typecheck bench dev compat
+COMPOSE := docker compose
+COMPOSE_DEV := $(COMPOSE) -f docker-compose.yml -f docker-compose.dev.yml
+
+.PHONY: help setup test lint fmt typecheck bench dev compat up up-dev down logs ps migrate shell
 
 help: ## Show this help
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-10s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -25,9 +28,10 @@ setup: $(STAMP) ## Create the virtualenv with every dependency group
 test: $(STAMP) ## Run the test suite
 	$(PY) -m pytest
 
-lint: $(STAMP) ## Lint and check formatting
+lint: $(STAMP) ## Lint, check formatting, validate compose, Dockerfile and nginx config
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(PY) scripts/check_stack_config.py
 
 fmt: $(STAMP) ## Format the code and fix what ruff can
 	$(VENV)/bin/ruff check --fix .
@@ -39,8 +43,32 @@ typecheck: $(STAMP) ## mypy --strict on erlen/
 bench: $(STAMP) ## Benchmark erlen against Flask, side by side (see docs/benchmarks.md)
 	$(PY) bench/framework.py
 
-dev: $(STAMP) ## Run the demo app on erlen's dev server (reloader + debugger)
-	$(VENV)/bin/erlen --app examples/demo:create_app run --debug
+dev: $(STAMP) ## Run the whole starter in one process (no docker): http://127.0.0.1:5000
+	$(PY) -m web.dev
 
 compat: $(STAMP) ## Run Flask 3.1.3's own test suite against erlen (needs ../shared/compat)
 	python3 ../shared/compat/run_suite.py flask
+
+.env: .env.example
+	@python3 scripts/make_env.py
+
+up: .env ## Start the whole stack with docker compose (nginx on http://localhost:8080)
+	$(COMPOSE) up -d --build --wait
+
+up-dev: .env ## Like up, with the source mounted and auto-reload
+	$(COMPOSE_DEV) up -d --build --wait
+
+down: ## Stop the stack (volumes are kept)
+	$(COMPOSE) down
+
+logs: ## Follow the stack's logs
+	$(COMPOSE) logs -f --tail=100
+
+ps: ## Show the stack's services and their health
+	$(COMPOSE) ps
+
+migrate: .env ## Run database migrations in the stack
+	$(COMPOSE) run --rm migrate
+
+shell: .env ## An erlen shell inside the web container
+	$(COMPOSE) exec web erlen --app web.wsgi shell

@@ -1,0 +1,73 @@
+"""Publishing realtime events from an erlen app (web views, worker jobs).
+
+``publisher = Publisher()`` then ``publisher.init_app(app)`` builds the broker that
+:mod:`erlen.realtime` servers subscribe to, from ``REDIS_URL`` (``redis://…``, or
+``memory://`` for one process) and ``KEY_PREFIX``::
+
+    publisher.publish("board", "message.posted", {"id": 7, "body": "hi"})
+
+reaches every websocket subscribed to ``board`` on every realtime replica. Delivery is
+at-most-once (Redis pub/sub): clients catch up over HTTP after a ``resync``.
+"""
+
+from __future__ import annotations
+
+import typing as t
+
+from ..globals import _cv_app
+from ..realtime.broker import Broker
+from ..realtime.broker import broker_from_url
+
+if t.TYPE_CHECKING:  # pragma: no cover
+    from ..app import Erlen
+
+
+class Publisher:
+    """An extension holding the app's event broker; state in ``app.extensions["realtime"]``."""
+
+    def __init__(self, app: Erlen | None = None) -> None:
+        if app is not None:
+            self.init_app(app)
+
+    def init_app(self, app: Erlen) -> None:
+        """Create the broker from ``REDIS_URL`` and ``KEY_PREFIX``."""
+        url = app.config.get("REDIS_URL") or "memory://"
+        prefix = app.config.get("KEY_PREFIX") or "erlen"
+        app.extensions["realtime"] = broker_from_url(url, prefix=prefix)
+
+    def get_broker(self, app: Erlen | None = None) -> Broker:
+        """The broker of ``app``, or of the current app."""
+        if app is None:
+            ctx = _cv_app.get(None)
+            if ctx is None:
+                raise RuntimeError(
+                    "Working outside of application context: pass the app, or use"
+                    " `with app.app_context():`."
+                )
+            app = ctx.app
+        try:
+            return t.cast(Broker, app.extensions["realtime"])
+        except KeyError:
+            raise RuntimeError(
+                "The realtime Publisher is not registered on this app; call"
+                " publisher.init_app(app)."
+            ) from None
+
+    @property
+    def broker(self) -> Broker:
+        """The current app's broker."""
+        return self.get_broker()
+
+    def publish(self, channel: str, event: str, data: t.Any, *, id: t.Any = None) -> None:
+        """Publish ``event`` with ``data`` on ``channel``.
+
+        :param id: an id clients can use to order or de-duplicate events; defaults to
+            ``data["id"]`` when ``data`` is a mapping that has one.
+        """
+        if id is None and isinstance(data, t.Mapping):
+            id = data.get("id")
+        self.get_broker().publish(channel, {"event": event, "data": data, "id": id})
+
+    def ping(self) -> None:
+        """Raise if the broker's backend can't be reached (for readiness checks)."""
+        self.get_broker().ping()

@@ -1,0 +1,24 @@
+"""The starter's realtime service: websockets for the board, fed by Redis pub/sub."""
+
+from __future__ import annotations
+
+from erlen import Erlen
+from erlen.realtime import RealtimeServer
+from erlen.realtime.auth import SessionCookieAuth
+
+from .handlers import authorize
+from .handlers import on_publish
+
+
+def create_server(app: Erlen) -> RealtimeServer:
+    """The websocket server for ``app``'s configuration (same secret, broker and prefix)."""
+    from web.extensions import publisher
+
+    return RealtimeServer(
+        broker=publisher.get_broker(app),
+        auth=SessionCookieAuth.from_app(app),
+        allowed_origins=app.config["ALLOWED_ORIGINS"],
+        authorize=authorize,
+        on_publish=on_publish,
+        path="/ws",
+    )

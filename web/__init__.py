@@ -1,0 +1,40 @@
+"""The starter's web service: an erlen app built by :func:`create_app`."""
+
+from __future__ import annotations
+
+import logging
+import typing as t
+
+from erlen import Erlen
+
+from . import config as config_module
+
+
+def create_app(config: t.Mapping[str, t.Any] | None = None) -> Erlen:
+    """Build the web app: configuration from the environment, extensions, blueprints.
+
+    :param config: overrides applied after the environment (tests use it).
+    """
+    app = Erlen(__name__, instance_relative_config=True)
+    app.config.from_mapping(config_module.from_env(app.instance_path))
+    if config:
+        app.config.update(config)
+    app.config.setdefault("SQLALCHEMY_DATABASE_URI", app.config["DATABASE_URL"])
+    logging.basicConfig(level=app.config["LOG_LEVEL"], format="%(levelname)s %(name)s: %(message)s")
+
+    from .extensions import init_extensions
+
+    init_extensions(app)
+
+    from .blueprints import api
+    from .blueprints import board
+    from .blueprints import health
+
+    app.register_blueprint(board.bp)
+    app.register_blueprint(api.bp)
+    app.register_blueprint(health.bp)
+
+    from .errors import register_error_handlers
+
+    register_error_handlers(app)
+    return app

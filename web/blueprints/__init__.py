@@ -1,0 +1,1 @@
+"""The web service's blueprints: thin views that call one service each."""

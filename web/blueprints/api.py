@@ -1,0 +1,63 @@
+"""The JSON API for messages; a client that missed websocket events catches up here."""
+
+from __future__ import annotations
+
+import typing as t
+
+from werkzeug.exceptions import BadRequest
+
+from erlen import Blueprint
+from erlen import jsonify
+from erlen import request
+from erlen import url_for
+
+from .. import events
+from ..errors import ValidationError
+from ..extensions import db
+from ..extensions import publisher
+from ..services import messages
+from ..visitors import current_visitor
+
+bp = Blueprint("api", __name__, url_prefix="/api")
+
+
+def _int_arg(name: str, default: int | None) -> int | None:
+    raw = request.args.get(name)
+    if raw is None:
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise ValidationError(f"{name} must be an integer, got {raw!r}.") from None
+
+
+@bp.get("/messages")
+def list_messages() -> t.Any:
+    limit = _int_arg("limit", 50)
+    before = _int_arg("before", None)
+    found = messages.list_messages(session=db.session, limit=limit or 50, before_id=before)
+    return jsonify(messages=[events.message_payload(m) for m in found])
+
+
+@bp.get("/messages/<int:message_id>")
+def get_message(message_id: int) -> t.Any:
+    return events.message_payload(messages.get_message(session=db.session, message_id=message_id))
+
+
+@bp.post("/messages")
+def create_message() -> t.Any:
+    from worker.jobs import process_message
+
+    data = request.get_json()
+    if not isinstance(data, dict) or not isinstance(data.get("body"), str):
+        raise BadRequest('Send a JSON object like {"body": "some text"}.')
+    message = messages.post_message(
+        session=db.session, author=current_visitor(), body=data["body"]
+    )
+    payload = events.message_payload(message)
+    publisher.publish(events.BOARD_CHANNEL, events.MESSAGE_POSTED, payload)
+    process_message.send(message.id)
+    response = jsonify(payload)
+    response.status_code = 201
+    response.headers["Location"] = url_for("api.get_message", message_id=message.id)
+    return response

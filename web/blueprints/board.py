@@ -1,0 +1,45 @@
+"""The board page: the HTML face of the app, with a plain form that works without JS."""
+
+from __future__ import annotations
+
+import typing as t
+
+from erlen import Blueprint
+from erlen import flash
+from erlen import redirect
+from erlen import render_template
+from erlen import request
+from erlen import url_for
+
+from .. import events
+from ..errors import ValidationError
+from ..extensions import db
+from ..extensions import publisher
+from ..models.message import BODY_MAX
+from ..services import messages
+from ..visitors import current_visitor
+
+bp = Blueprint("board", __name__)
+
+
+@bp.get("/")
+def index() -> str:
+    visitor = current_visitor()
+    recent = messages.list_messages(session=db.session, limit=50)
+    return render_template("board.html", messages=recent, visitor=visitor, max_body=BODY_MAX)
+
+
+@bp.post("/messages")
+def post() -> t.Any:
+    from worker.jobs import process_message
+
+    try:
+        message = messages.post_message(
+            session=db.session, author=current_visitor(), body=request.form.get("body", "")
+        )
+    except ValidationError as e:
+        flash(e.message, "error")
+        return redirect(url_for("board.index"))
+    publisher.publish(events.BOARD_CHANNEL, events.MESSAGE_POSTED, events.message_payload(message))
+    process_message.send(message.id)
+    return redirect(url_for("board.index"))

@@ -1,0 +1,48 @@
+"""Liveness and readiness for the orchestrator (compose health checks, load balancers)."""
+
+from __future__ import annotations
+
+import typing as t
+
+from sqlalchemy import text
+
+from erlen import Blueprint
+from erlen import current_app
+from erlen import jsonify
+
+from ..extensions import db
+from ..extensions import publisher
+
+bp = Blueprint("health", __name__)
+
+
+@bp.get("/healthz")
+def healthz() -> t.Any:
+    """Alive: the process answers. Checks nothing else, so it never flaps with a dependency."""
+    return {"status": "ok"}
+
+
+@bp.get("/readyz")
+def readyz() -> t.Any:
+    """Ready: Postgres answers ``SELECT 1``, Redis answers ``PING``, migrations are at head."""
+    from erlen.ext.migrate import migrations_at_head
+
+    checks: dict[str, str] = {}
+    try:
+        db.session.execute(text("SELECT 1"))
+        checks["database"] = "ok"
+    except Exception as e:  # noqa: BLE001 - any failure means not ready
+        checks["database"] = f"error: {type(e).__name__}"
+    try:
+        publisher.ping()
+        checks["redis"] = "ok"
+    except Exception as e:  # noqa: BLE001
+        checks["redis"] = f"error: {type(e).__name__}"
+    try:
+        checks["migrations"] = "ok" if migrations_at_head(current_app) else "behind head"
+    except Exception as e:  # noqa: BLE001
+        checks["migrations"] = f"error: {type(e).__name__}"
+    ready = all(value == "ok" for value in checks.values())
+    response = jsonify(status="ready" if ready else "not ready", checks=checks)
+    response.status_code = 200 if ready else 503
+    return response

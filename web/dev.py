@@ -1,0 +1,75 @@
+"""``python -m web.dev`` (``make dev``): the whole starter in one process, no services.
+
+SQLite under ``instance/``, in-memory pub/sub and job broker, the realtime server and a job
+worker on threads, erlen's dev server with reloader and debugger in front. The same code as
+``make up``; only the URLs in the configuration differ.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+from werkzeug.serving import is_running_from_reloader
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m web.dev", description=__doc__)
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=5000)
+    parser.add_argument("--realtime-port", type=int, default=5001)
+    parser.add_argument("--no-reload", action="store_true", help="no reloader or debugger")
+    args = parser.parse_args(argv)
+
+    # Embedded mode is what you get when nothing points at real services.
+    for name in ("DATABASE_URL", "REDIS_URL", "BROKER_URL"):
+        if os.environ.get(name, "memory://").split(":", 1)[0] not in {"memory", "sqlite"}:
+            print(f"note: {name} is set; `make dev` uses it instead of the embedded default.")
+    os.environ.setdefault("REALTIME_URL", f":{args.realtime_port}/ws")
+    origins = f"http://127.0.0.1:{args.port},http://localhost:{args.port}"
+    os.environ.setdefault("ALLOWED_ORIGINS", origins)
+
+    from web import create_app
+    from web.config import ConfigError
+
+    try:
+        app = create_app()
+    except ConfigError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+
+    use_reloader = not args.no_reload
+    # With the reloader, this code runs twice: in the watching parent and in the child that
+    # serves. Only the child starts the realtime server, the worker and the migrations.
+    if not use_reloader or is_running_from_reloader():
+        start_embedded_services(app, args.host, args.realtime_port)
+
+    app.run(
+        host=args.host,
+        port=args.port,
+        debug=use_reloader,
+        use_reloader=use_reloader,
+        load_dotenv=False,
+    )
+    return 0
+
+
+def start_embedded_services(app: object, host: str, realtime_port: int) -> None:
+    """Migrate the SQLite database, then start the realtime server and a job worker."""
+    from erlen.ext.migrate import upgrade
+    from realtime import create_server
+    from web.extensions import jobs
+
+    import worker.jobs  # noqa: F401  (registers the actors)
+
+    upgrade(app)  # type: ignore[arg-type]
+    server = create_server(app)  # type: ignore[arg-type]
+    handle = server.run_in_thread(host, realtime_port)
+    print(f" * Realtime websocket on ws://{host}:{handle.port}/ws")
+    jobs.run_worker_thread()
+    print(" * Job worker running in-process")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

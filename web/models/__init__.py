@@ -1,0 +1,5 @@
+"""The database models. A model never imports a service."""
+
+from __future__ import annotations
+
+from .message import Message as Message

@@ -1,0 +1,37 @@
+"""A message posted to the board."""
+
+from __future__ import annotations
+
+from datetime import UTC
+from datetime import datetime
+
+from sqlalchemy import DateTime
+from sqlalchemy import Integer
+from sqlalchemy import String
+from sqlalchemy.orm import Mapped
+from sqlalchemy.orm import mapped_column
+
+from ..extensions import db
+
+AUTHOR_MAX = 40
+BODY_MAX = 500
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+class Message(db.Model):  # type: ignore[name-defined, misc]
+    """A line on the board. ``word_count`` is filled in by the worker's job."""
+
+    __tablename__ = "messages"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    author: Mapped[str] = mapped_column(String(AUTHOR_MAX))
+    body: Mapped[str] = mapped_column(String(BODY_MAX))
+    word_count: Mapped[int | None] = mapped_column(Integer, default=None)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
+    processed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
+
+    def __repr__(self) -> str:
+        return f"<Message {self.id} by {self.author!r}>"

@@ -1,0 +1,73 @@
+"""Posting, listing and processing board messages."""
+
+from __future__ import annotations
+
+from datetime import UTC
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ..errors import NotFoundError
+from ..errors import ValidationError
+from ..models.message import AUTHOR_MAX
+from ..models.message import BODY_MAX
+from ..models.message import Message
+
+MAX_PAGE = 100
+
+
+def post_message(*, session: Session, author: str, body: str) -> Message:
+    """Validate and save a message; it is processed later by the worker.
+
+    :raises ValidationError: empty body, or body/author over the limits.
+    """
+    body = body.strip()
+    author = author.strip()
+    if not body:
+        raise ValidationError("A message needs some text.")
+    if len(body) > BODY_MAX:
+        raise ValidationError(f"A message is at most {BODY_MAX} characters, got {len(body)}.")
+    if not author or len(author) > AUTHOR_MAX:
+        raise ValidationError(f"An author name is 1 to {AUTHOR_MAX} characters.")
+    message = Message(author=author, body=body)
+    session.add(message)
+    session.commit()
+    return message
+
+
+def list_messages(*, session: Session, limit: int = 50, before_id: int | None = None) -> list[Message]:
+    """The newest messages first; ``before_id`` pages backwards."""
+    if not 1 <= limit <= MAX_PAGE:
+        raise ValidationError(f"limit must be between 1 and {MAX_PAGE}, got {limit}.")
+    query = select(Message).order_by(Message.id.desc()).limit(limit)
+    if before_id is not None:
+        query = query.where(Message.id < before_id)
+    return list(session.scalars(query))
+
+
+def get_message(*, session: Session, message_id: int) -> Message:
+    """One message.
+
+    :raises NotFoundError: no message has that id.
+    """
+    message = session.get(Message, message_id)
+    if message is None:
+        raise NotFoundError(f"There is no message {message_id}.")
+    return message
+
+
+def process_message(*, session: Session, message_id: int) -> Message | None:
+    """Count the words of a message. Idempotent: a processed message is left as it is.
+
+    Returns ``None`` if the message no longer exists (nothing to do, not an error: the job
+    may run after a delete, or twice).
+    """
+    message = session.get(Message, message_id, with_for_update=True)
+    if message is None:
+        return None
+    if message.processed_at is None:
+        message.word_count = len(message.body.split())
+        message.processed_at = datetime.now(UTC)
+        session.commit()
+    return message

@@ -1,0 +1,1 @@
+"""The starter's worker: job definitions (ids in → web services → events out)."""

@@ -1,0 +1,33 @@
+"""Background jobs on Dramatiq: ``jobs = Jobs()``, ``@jobs.actor``, ``job.send(...)``.
+
+Declare jobs at import time, before any app exists::
+
+    from erlen.ext.jobs import Jobs
+
+    jobs = Jobs()
+
+    @jobs.actor(max_retries=3)
+    def process_message(message_id: int) -> None:
+        ...
+
+``jobs.init_app(app)`` builds the broker from ``BROKER_URL`` (Redis, or ``memory://`` for
+an in-process queue) and binds every job to it; views then call
+``process_message.send(42)``. Jobs run inside ``app.app_context()``, on a worker process
+(``jobs.worker_main(create_app)`` behind ``python -m worker``) or on worker threads of the
+web process (``jobs.run_worker_thread()``, embedded mode). Delivery is at-least-once, with
+retries, backoff and a dead-letter queue (``jobs.dead_letters()``). See
+``docs/ext/jobs.md``.
+
+.. versionadded:: 0.1
+"""
+
+from __future__ import annotations
+
+from .deadletters import DeadLetter as DeadLetter
+from .extension import Job as Job
+from .extension import Jobs as Jobs
+from .extension import JobsState as JobsState
+from .extension import make_broker as make_broker
+from .middleware import AppContext as AppContext
+from .worker import check_heartbeat as check_heartbeat
+from .worker import WorkerHandle as WorkerHandle

@@ -1,0 +1,402 @@
+"""The :class:`Jobs` extension and the :class:`Job` objects its decorator returns."""
+
+from __future__ import annotations
+
+import inspect
+import typing as t
+from datetime import timedelta
+
+import dramatiq
+from dramatiq.brokers.redis import RedisBroker
+from dramatiq.brokers.stub import StubBroker
+from dramatiq.middleware import CurrentMessage
+
+from ...globals import _cv_app
+from .middleware import AppContext
+
+if t.TYPE_CHECKING:  # pragma: no cover
+    from ...app import Erlen
+    from .deadletters import DeadLetter
+    from .worker import WorkerHandle
+
+P = t.ParamSpec("P")
+R = t.TypeVar("R")
+
+#: Retries before a failing job is dead-lettered (Dramatiq's own default is 20).
+DEFAULT_MAX_RETRIES = 3
+#: Backoff before the first retry, in milliseconds; it doubles (with jitter) each time.
+DEFAULT_MIN_BACKOFF = 1_000
+#: Longest backoff between retries, in milliseconds.
+DEFAULT_MAX_BACKOFF = 5 * 60_000
+#: A worker silent this long (ms) is presumed dead and its unfinished jobs are requeued.
+DEFAULT_HEARTBEAT_TIMEOUT = 5_000
+#: Broker commands, per million, that also run the maintenance pass that requeues them.
+DEFAULT_MAINTENANCE_CHANCE = 100_000
+
+
+def make_broker(
+    url: str,
+    *,
+    namespace: str,
+    heartbeat_timeout: int = DEFAULT_HEARTBEAT_TIMEOUT,
+    maintenance_chance: int = DEFAULT_MAINTENANCE_CHANCE,
+    dead_message_ttl: int | None = None,
+) -> dramatiq.Broker:
+    """Build the Dramatiq broker a URL names: Redis for ``redis://``, a stub for ``memory://``.
+
+    Dramatiq's Redis defaults recover a killed worker's jobs only after a 60 s heartbeat
+    timeout *and* a random maintenance pass (0.1 % of commands), which can take minutes;
+    the defaults here bring it to seconds. Maintenance scans the namespace's keys, so give
+    the queue its own Redis database.
+    """
+    scheme = url.split(":", 1)[0].lower()
+    if scheme in {"redis", "rediss", "unix"}:
+        options: dict[str, t.Any] = {}
+        if dead_message_ttl is not None:
+            options["dead_message_ttl"] = dead_message_ttl
+        return RedisBroker(  # type: ignore[no-untyped-call]
+            url=url,
+            namespace=namespace,
+            heartbeat_timeout=heartbeat_timeout,
+            maintenance_chance=maintenance_chance,
+            **options,
+        )
+    if scheme == "memory":
+        # Job errors surface in the worker's log and the dead-letter list, not in join().
+        return StubBroker(fail_fast_default=False)
+    # Never echo the URL: it may hold a password.
+    raise ValueError(f"Unsupported BROKER_URL scheme {scheme!r}: use redis:// or memory://.")
+
+
+class JobsState:
+    """What :meth:`Jobs.init_app` stores in ``app.extensions["jobs"]``."""
+
+    def __init__(self, jobs: Jobs, app: Erlen, broker: dramatiq.Broker, url: str) -> None:
+        self.jobs = jobs
+        self.app = app
+        #: The Dramatiq broker jobs are sent through.
+        self.broker = broker
+        #: ``"redis"`` or ``"memory"``.
+        self.backend = "memory" if isinstance(broker, StubBroker) else "redis"
+        #: The Dramatiq actors, by name, bound to :attr:`broker`.
+        self.actors: dict[str, dramatiq.Actor[t.Any, t.Any]] = {}
+        #: The in-process worker started by :meth:`Jobs.run_worker_thread`, if any.
+        self.worker: WorkerHandle | None = None
+        self._url = url
+
+    def close(self) -> None:
+        """Stop the in-process worker, if any, and release the broker's connections."""
+        if self.worker is not None:
+            self.worker.stop()
+        self.broker.close()
+        if isinstance(self.broker, RedisBroker):
+            self.broker.client.close()
+
+    def bind(self, job: Job[t.Any, t.Any]) -> None:
+        """Declare ``job`` as an actor on this state's broker."""
+        unknown = set(job.options) - self.broker.actor_options
+        if unknown:
+            raise ValueError(
+                f"Job {job.actor_name!r} uses unknown option(s) {', '.join(sorted(unknown))}."
+            )
+        self.actors[job.actor_name] = dramatiq.Actor(
+            job.fn,
+            broker=self.broker,
+            actor_name=job.actor_name,
+            queue_name=job.queue_name,
+            priority=job.priority,
+            options=dict(job.options),
+        )
+
+
+class Job(t.Generic[P, R]):
+    """A background job: a function plus how to run it, usable before the app exists.
+
+    ``@jobs.actor`` returns one. Calling it runs the function right here; :meth:`send`
+    enqueues it for a worker. The Dramatiq actor behind it is created for each app's
+    broker by :meth:`Jobs.init_app`, so modules declaring jobs can be imported by web (to
+    enqueue) and by the worker (to run) in any order.
+    """
+
+    def __init__(
+        self,
+        jobs: Jobs,
+        fn: t.Callable[P, R],
+        *,
+        actor_name: str,
+        queue_name: str,
+        priority: int,
+        options: dict[str, t.Any],
+    ) -> None:
+        self.jobs = jobs
+        self.fn = fn
+        self.actor_name = actor_name
+        self.queue_name = queue_name
+        self.priority = priority
+        self.options = options
+        self.__doc__ = fn.__doc__
+        self.__wrapped__ = fn
+
+    def __repr__(self) -> str:
+        return f"<Job {self.actor_name!r} queue={self.queue_name!r}>"
+
+    def __call__(self, *args: P.args, **kwargs: P.kwargs) -> R:
+        """Run the job's function synchronously, in this thread."""
+        return self.fn(*args, **kwargs)
+
+    def actor(self, app: Erlen | None = None) -> dramatiq.Actor[P, R]:
+        """The Dramatiq actor for the current app (or ``app``)."""
+        state = self.jobs.state(app)
+        return state.actors[self.actor_name]
+
+    def send(self, *args: P.args, **kwargs: P.kwargs) -> dramatiq.Message[R]:
+        """Enqueue the job; a worker runs it later. Returns the enqueued message."""
+        return self.actor().send(*args, **kwargs)
+
+    def send_with_options(
+        self,
+        *,
+        args: tuple[t.Any, ...] = (),
+        kwargs: dict[str, t.Any] | None = None,
+        delay: timedelta | int | None = None,
+        app: Erlen | None = None,
+        **options: t.Any,
+    ) -> dramatiq.Message[R]:
+        """Enqueue the job with Dramatiq options (``delay`` in ms or a timedelta, ...)."""
+        actor = self.actor(app)
+        return actor.send_with_options(args=args, kwargs=kwargs, delay=delay, **options)
+
+    def message(self, *args: P.args, **kwargs: P.kwargs) -> dramatiq.Message[R]:
+        """Build a message without sending it (for pipelines and groups)."""
+        return self.actor().message(*args, **kwargs)
+
+
+class Jobs:
+    """Background jobs on Dramatiq, configured from the app.
+
+    ``BROKER_URL`` chooses the broker: ``redis://...`` for a Redis queue served by worker
+    processes (``python -m worker``), or ``memory://`` for an in-process queue served by
+    :meth:`run_worker_thread` (embedded mode, tests). Keys live under
+    ``JOBS_NAMESPACE``, by default ``{KEY_PREFIX}-jobs``. ``JOBS_HEARTBEAT_TIMEOUT`` (ms),
+    ``JOBS_MAINTENANCE_CHANCE`` (per million commands) and ``JOBS_DEAD_MESSAGE_TTL`` (ms)
+    tune recovery after a worker dies.
+
+    Jobs run at least once: they are acknowledged only after they finish, retried with
+    backoff when they raise, dead-lettered after the last retry, and run again if their
+    worker is killed mid-job. Write them to be idempotent.
+
+    .. versionadded:: 0.1
+    """
+
+    def __init__(self, app: Erlen | None = None) -> None:
+        self._jobs: dict[str, Job[t.Any, t.Any]] = {}
+        self._last_state: JobsState | None = None
+        if app is not None:
+            self.init_app(app)
+
+    def init_app(self, app: Erlen) -> None:
+        """Build the app's broker, bind every declared job to it and make it Dramatiq's
+        global broker."""
+        config = app.config
+        url = config.get("BROKER_URL") or "memory://"
+        prefix = config.get("KEY_PREFIX") or "erlen"
+        broker = make_broker(
+            url,
+            namespace=config.get("JOBS_NAMESPACE") or f"{prefix}-jobs",
+            heartbeat_timeout=int(config.get("JOBS_HEARTBEAT_TIMEOUT", DEFAULT_HEARTBEAT_TIMEOUT)),
+            maintenance_chance=int(
+                config.get("JOBS_MAINTENANCE_CHANCE", DEFAULT_MAINTENANCE_CHANCE)
+            ),
+            dead_message_ttl=config.get("JOBS_DEAD_MESSAGE_TTL"),
+        )
+        broker.add_middleware(CurrentMessage())
+        broker.add_middleware(AppContext(app))
+        state = JobsState(self, app, broker, url)
+        for job in self._jobs.values():
+            state.bind(job)
+        app.extensions["jobs"] = state
+        dramatiq.set_broker(broker)
+        self._last_state = state
+
+    @t.overload
+    def actor(self, fn: t.Callable[P, R]) -> Job[P, R]: ...
+
+    @t.overload
+    def actor(
+        self,
+        *,
+        actor_name: str | None = None,
+        queue_name: str = "default",
+        priority: int = 0,
+        max_retries: int = DEFAULT_MAX_RETRIES,
+        min_backoff: int | timedelta = DEFAULT_MIN_BACKOFF,
+        max_backoff: int | timedelta = DEFAULT_MAX_BACKOFF,
+        time_limit: int | timedelta | None = None,
+        **options: t.Any,
+    ) -> t.Callable[[t.Callable[P, R]], Job[P, R]]: ...
+
+    def actor(
+        self,
+        fn: t.Callable[P, R] | None = None,
+        *,
+        actor_name: str | None = None,
+        queue_name: str = "default",
+        priority: int = 0,
+        max_retries: int = DEFAULT_MAX_RETRIES,
+        min_backoff: int | timedelta = DEFAULT_MIN_BACKOFF,
+        max_backoff: int | timedelta = DEFAULT_MAX_BACKOFF,
+        time_limit: int | timedelta | None = None,
+        **options: t.Any,
+    ) -> Job[P, R] | t.Callable[[t.Callable[P, R]], Job[P, R]]:
+        """Declare a job; usable with or without arguments, before or after ``init_app``.
+
+        :param actor_name: The job's name in messages (default: the function's name). It
+            must stay stable while messages naming it are queued.
+        :param queue_name: The queue it is sent to; workers can serve a subset of queues.
+        :param priority: Lower runs first when a worker holds several messages.
+        :param max_retries: Retries after a failure before the job is dead-lettered.
+        :param min_backoff: Delay before the first retry (ms or timedelta), doubling.
+        :param max_backoff: Upper bound of the delay between retries.
+        :param time_limit: Longest run before the job is interrupted (Dramatiq's default,
+            10 minutes, when ``None``).
+        :param options: Other Dramatiq actor options (``throws``, ``retry_when``, ...).
+        """
+        options["max_retries"] = max_retries
+        options["min_backoff"] = _ms(min_backoff)
+        options["max_backoff"] = _ms(max_backoff)
+        if time_limit is not None:
+            options["time_limit"] = _ms(time_limit)
+
+        def decorator(fn: t.Callable[P, R]) -> Job[P, R]:
+            if inspect.iscoroutinefunction(fn):
+                raise TypeError(f"Job {fn.__name__!r} must be a plain function, not async.")
+            name = actor_name or fn.__name__
+            if name in self._jobs:
+                other = self._jobs[name].fn
+                raise ValueError(
+                    f"A job named {name!r} is already declared"
+                    f" ({other.__module__}.{other.__qualname__})."
+                )
+            job = Job(
+                self,
+                fn,
+                actor_name=name,
+                queue_name=queue_name,
+                priority=priority,
+                options=dict(options),
+            )
+            self._jobs[name] = job
+            if self._last_state is not None:
+                self._last_state.bind(job)
+            return job
+
+        if fn is not None:
+            return decorator(fn)
+        return decorator
+
+    @property
+    def jobs(self) -> dict[str, Job[t.Any, t.Any]]:
+        """The declared jobs, by name."""
+        return dict(self._jobs)
+
+    def state(self, app: Erlen | None = None) -> JobsState:
+        """The jobs state of ``app``, else of the current app, else of the last app set up.
+
+        :raise RuntimeError: That app (or, outside an app context, any app) was not set up
+            with this extension.
+        """
+        if app is None:
+            ctx = _cv_app.get(None)
+            if ctx is not None:
+                app = ctx.app
+        if app is not None:
+            state = app.extensions.get("jobs")
+            if isinstance(state, JobsState) and state.jobs is self:
+                return state
+            # Never fall back to another app's broker: the job would go to the wrong queue.
+            raise RuntimeError(
+                f"The app {app.name!r} has no jobs: call 'jobs.init_app(app)' first."
+            )
+        if self._last_state is None:
+            raise RuntimeError("Jobs can't be sent before 'jobs.init_app(app)' is called.")
+        return self._last_state
+
+    def broker(self, app: Erlen | None = None) -> dramatiq.Broker:
+        """The Dramatiq broker of the app (see :meth:`state`)."""
+        return self.state(app).broker
+
+    def run_worker_thread(
+        self,
+        worker_threads: int = 2,
+        *,
+        app: Erlen | None = None,
+        queues: t.Iterable[str] | None = None,
+    ) -> WorkerHandle:
+        """Start a Dramatiq worker inside this process (embedded mode); stop it with
+        :meth:`WorkerHandle.stop`.
+
+        With ``BROKER_URL=memory://`` this is the only way jobs run. Only one worker may
+        run per process.
+        """
+        from .worker import start_worker
+
+        state = self.state(app)
+        if state.worker is not None and state.worker.running:
+            raise RuntimeError("A worker is already running in this process.")
+        state.worker = start_worker(state, worker_threads=worker_threads, queues=queues)
+        return state.worker
+
+    def join(self, *, app: Erlen | None = None, timeout: float = 10.0) -> None:
+        """Wait until every queue is empty and the in-process worker is idle (for tests).
+
+        :raise dramatiq.errors.QueueJoinTimeout: The queues did not drain in ``timeout``.
+        """
+        state = self.state(app)
+        broker = state.broker
+        for queue_name in sorted(broker.get_declared_queues()):
+            if isinstance(broker, StubBroker):
+                broker.join(queue_name, timeout=int(timeout * 1000), fail_fast=False)
+            elif isinstance(broker, RedisBroker):
+                broker.join(queue_name, timeout=int(timeout * 1000))
+        if state.worker is not None and state.worker.running:
+            state.worker.worker.join()
+
+    def worker_main(
+        self,
+        app: Erlen | t.Callable[[], Erlen],
+        argv: t.Sequence[str] | None = None,
+    ) -> int:
+        """Run a worker process (``python -m worker``); returns the exit status.
+
+        ``app`` may be an app factory: ``--check`` doesn't need to build the app. See
+        :func:`erlen.ext.jobs.worker.worker_main` for the options.
+        """
+        from .worker import worker_main
+
+        return worker_main(self, app, argv)
+
+    def dead_letters(
+        self, queue_name: str = "default", *, app: Erlen | None = None, limit: int = 100
+    ) -> list[DeadLetter]:
+        """The jobs that failed for good on ``queue_name``, most recent first."""
+        from .deadletters import list_dead_letters
+
+        return list_dead_letters(self.state(app), queue_name, limit=limit)
+
+    def requeue_dead_letter(self, letter: DeadLetter, *, app: Erlen | None = None) -> bool:
+        """Send a dead-lettered job again with a fresh retry budget; ``False`` if it's gone."""
+        from .deadletters import requeue_dead_letter
+
+        return requeue_dead_letter(self.state(app), letter)
+
+    def purge_dead_letters(self, queue_name: str = "default", *, app: Erlen | None = None) -> int:
+        """Delete the dead letters of ``queue_name``; returns how many there were."""
+        from .deadletters import purge_dead_letters
+
+        return purge_dead_letters(self.state(app), queue_name)
+
+
+def _ms(value: int | timedelta) -> int:
+    if isinstance(value, timedelta):
+        return int(value.total_seconds() * 1000)
+    return int(value)

@@ -1,0 +1,146 @@
+"""Engines from configuration: which URL each bind uses, and the options it is created with."""
+
+from __future__ import annotations
+
+import os
+import typing as t
+
+import sqlalchemy as sa
+from sqlalchemy.engine import make_url
+from sqlalchemy.engine import URL
+from sqlalchemy.pool import StaticPool
+
+if t.TYPE_CHECKING:  # pragma: no cover
+    from erlen.app import Erlen
+
+#: Schemes that mean "Postgres, with whatever driver is around"; erlen ships psycopg 3.
+_BARE_POSTGRES_SCHEMES = frozenset({"postgres", "postgresql"})
+
+
+def normalize_url(url: str | URL) -> URL:
+    """Parse a database URL, choosing psycopg 3 for a bare Postgres scheme.
+
+    Hosting platforms hand out ``postgres://`` URLs, a spelling SQLAlchemy no longer accepts,
+    and a bare ``postgresql://`` would pick psycopg2, which erlen doesn't install.
+    """
+    parsed = make_url(url)
+    if parsed.drivername in _BARE_POSTGRES_SCHEMES:
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    return parsed
+
+
+def _is_memory_sqlite(url: URL) -> bool:
+    database = url.database
+    if database in (None, "", ":memory:"):
+        return True
+    # sqlite:///file:name?mode=memory&uri=true is an in-memory database shared by name.
+    return url.query.get("mode") == "memory"
+
+
+def _sqlite_defaults(app: Erlen, url: URL, options: dict[str, t.Any]) -> URL:
+    """Point a relative SQLite path at the instance folder; share one in-memory connection."""
+    if _is_memory_sqlite(url):
+        # Every pooled connection to :memory: would be a different, empty database, and the
+        # one connection is used from whichever thread serves the request.
+        options.setdefault("poolclass", StaticPool)
+        connect_args = dict(options.get("connect_args") or {})
+        connect_args.setdefault("check_same_thread", False)
+        options["connect_args"] = connect_args
+        return url
+
+    database = url.database
+    assert database is not None
+    is_uri = str(url.query.get("uri", "")).lower() in ("true", "1")
+    path = database[len("file:") :] if is_uri and database.startswith("file:") else database
+    if os.path.isabs(path):
+        return url
+
+    # Relative to the instance folder, not to wherever the process happened to start.
+    os.makedirs(app.instance_path, exist_ok=True)
+    path = os.path.join(app.instance_path, path)
+    return url.set(database=f"file:{path}" if is_uri else path)
+
+
+def engine_options(
+    app: Erlen,
+    url: str | URL,
+    options: t.Mapping[str, t.Any],
+    *,
+    echo: bool | str,
+) -> tuple[URL, dict[str, t.Any]]:
+    """The final URL and keyword arguments for :func:`sqlalchemy.create_engine`.
+
+    :param app: The app whose instance folder relative SQLite paths resolve against.
+    :param url: The configured URL.
+    :param options: Options from the constructor, ``SQLALCHEMY_ENGINE_OPTIONS`` and the bind,
+        already merged; they win over the defaults chosen here.
+    :param echo: ``SQLALCHEMY_ECHO``.
+    """
+    parsed = normalize_url(url)
+    merged = dict(options)
+
+    if parsed.get_backend_name() == "sqlite":
+        parsed = _sqlite_defaults(app, parsed, merged)
+    else:
+        # A server may drop idle connections (restarts, failovers, proxies' idle timeouts);
+        # checking on checkout turns that into a reconnect instead of a failed request.
+        merged.setdefault("pool_pre_ping", True)
+
+    merged.setdefault("echo", echo)
+    merged.setdefault("echo_pool", echo)
+    return parsed, merged
+
+
+def default_url(app: Erlen) -> str | None:
+    """The default bind's URL: ``SQLALCHEMY_DATABASE_URI``, else ``DATABASE_URL`` from the
+    config, else from the environment.
+    """
+    config = app.config
+    for value in (
+        config.get("SQLALCHEMY_DATABASE_URI"),
+        config.get("DATABASE_URL"),
+        os.environ.get("DATABASE_URL"),
+    ):
+        if value:
+            return str(value)
+    return None
+
+
+def create_engines(
+    app: Erlen, base_options: t.Mapping[str, t.Any]
+) -> dict[str | None, sa.engine.Engine]:
+    """Create the app's engine for every bind, keyed by bind key (``None`` is the default).
+
+    :param app: The app to read ``SQLALCHEMY_*`` settings from.
+    :param base_options: Engine options given to the extension's constructor.
+    :raises RuntimeError: If no database is configured at all.
+    """
+    config = app.config
+    url = default_url(app)
+    binds: dict[str | None, t.Any] = {} if url is None else {None: url}
+    binds.update(config.get("SQLALCHEMY_BINDS") or {})
+    if not binds:
+        raise RuntimeError(
+            "No database is configured. Set 'SQLALCHEMY_DATABASE_URI' or 'DATABASE_URL'"
+            " (or 'SQLALCHEMY_BINDS') before calling init_app()."
+        )
+
+    shared = {**base_options, **(config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})}
+    # True, False, or "debug" (which also logs result rows).
+    echo: bool | str = config.get("SQLALCHEMY_ECHO", False)
+    engines: dict[str | None, sa.engine.Engine] = {}
+    for key, value in binds.items():
+        if isinstance(value, t.Mapping):
+            bind_options = dict(value)
+            try:
+                bind_url = bind_options.pop("url")
+            except KeyError:
+                raise RuntimeError(
+                    f"The bind {key!r} in 'SQLALCHEMY_BINDS' is a dict without a 'url' key."
+                ) from None
+        else:
+            bind_options = {}
+            bind_url = value
+        final_url, options = engine_options(app, bind_url, {**shared, **bind_options}, echo=echo)
+        engines[key] = sa.create_engine(final_url, **options)
+    return engines

@@ -1,0 +1,323 @@
+"""The ``SQLAlchemy`` extension: engines per app, ``db.Model``, ``db.session`` and view helpers."""
+
+from __future__ import annotations
+
+import typing as t
+from weakref import WeakKeyDictionary
+
+import sqlalchemy as sa
+import sqlalchemy.exc as sa_exc
+import sqlalchemy.orm as sa_orm
+
+from erlen.globals import _cv_app
+from erlen.helpers import abort
+
+from .engines import create_engines
+from .model import make_model_class
+from .model import Model as _Model
+from .pagination import paginate_select
+from .pagination import Pagination
+from .session import _no_app_msg
+from .session import app_ctx_id
+from .session import Session
+
+if t.TYPE_CHECKING:  # pragma: no cover
+    from erlen.app import Erlen
+
+_O = t.TypeVar("_O")
+_T = t.TypeVar("_T")
+
+#: ``bind_key`` value meaning "every bind that has models", for :meth:`SQLAlchemy.create_all`.
+_ALL_BINDS = "__all__"
+
+_BindKeys = str | None | list[str | None]
+
+
+def _unwrap(app: Erlen) -> Erlen:
+    """The app behind a proxy such as ``current_app`` (weak references need the app itself)."""
+    get_current_object = getattr(app, "_get_current_object", None)
+    return get_current_object() if get_current_object is not None else app
+
+
+class SQLAlchemy:
+    """SQLAlchemy 2 for erlen apps, in the manner of Flask-SQLAlchemy.
+
+    ::
+
+        db = SQLAlchemy()
+
+        class User(db.Model):
+            id: Mapped[int] = mapped_column(primary_key=True)
+            name: Mapped[str]
+
+        db.init_app(app)  # engine from SQLALCHEMY_DATABASE_URI, else DATABASE_URL
+
+    One extension can serve several apps; engines are per app, and ``db.session`` is scoped
+    to the current application context and removed when it tears down.
+
+    :param app: Call :meth:`init_app` on this app now.
+    :param model_class: What :attr:`Model` is built from: a ``DeclarativeBase`` subclass
+        (its metadata and type annotation map are used), or a plain mixin class.
+    :param metadata: The metadata of the default bind, e.g. with your own naming convention.
+        Without it, constraints are named by :data:`~erlen.ext.sqlalchemy.model.NAMING_CONVENTION`.
+    :param engine_options: Defaults for every engine; ``SQLALCHEMY_ENGINE_OPTIONS`` and a
+        bind's own options override them.
+    :param session_options: Passed to :class:`~sqlalchemy.orm.sessionmaker`; ``scopefunc``
+        replaces the app-context scope.
+    :param add_models_to_shell: Add ``db`` and every model to ``erlen shell``.
+
+    .. versionadded:: 0.1
+    """
+
+    #: The declarative base for this extension's models.
+    Model: type[_Model]
+    #: The session for the current application context.
+    session: sa_orm.scoped_session[Session]
+
+    def __init__(
+        self,
+        app: Erlen | None = None,
+        *,
+        model_class: type | None = None,
+        metadata: sa.MetaData | None = None,
+        engine_options: t.Mapping[str, t.Any] | None = None,
+        session_options: t.Mapping[str, t.Any] | None = None,
+        add_models_to_shell: bool = True,
+    ) -> None:
+        self._engine_options = dict(engine_options or {})
+        self._add_models_to_shell = add_models_to_shell
+        self._app_engines: WeakKeyDictionary[Erlen, dict[str | None, sa.Engine]]
+        self._app_engines = WeakKeyDictionary()
+        #: The metadata of each bind key that has models; ``None`` is the default bind.
+        self.metadatas: dict[str | None, sa.MetaData] = {}
+
+        self.Model = make_model_class(self, model_class, metadata)
+        default_metadata = self.Model.metadata
+        default_metadata.info["bind_key"] = None
+        self.metadatas[None] = default_metadata
+
+        options = dict(session_options or {})
+        scopefunc = options.pop("scopefunc", app_ctx_id)
+        options.setdefault("class_", Session)
+        factory: sa_orm.sessionmaker[Session] = sa_orm.sessionmaker(db=self, **options)
+        self.session = sa_orm.scoped_session(factory, scopefunc=scopefunc)
+
+        if app is not None:
+            self.init_app(app)
+
+    def __repr__(self) -> str:
+        ctx = _cv_app.get(None)
+        if ctx is None or ctx.app not in self._app_engines:
+            return f"<{type(self).__name__}>"
+        engine = self._app_engines[ctx.app].get(None)
+        url = engine.url.render_as_string() if engine is not None else "no default bind"
+        return f"<{type(self).__name__} {url}>"
+
+    # -- apps and engines --------------------------------------------------------------------
+
+    def init_app(self, app: Erlen) -> None:
+        """Create the app's engines and remove the session when its app context ends.
+
+        :raises RuntimeError: If the app already has a ``SQLAlchemy`` extension, or no
+            database is configured.
+        """
+        if "sqlalchemy" in app.extensions:
+            raise RuntimeError(
+                "A 'SQLAlchemy' instance has already been registered on this app. Import and"
+                " use that instance instead."
+            )
+        self._app_engines[app] = create_engines(app, self._engine_options)
+        app.extensions["sqlalchemy"] = self
+        app.teardown_appcontext(self._remove_session)
+        if self._add_models_to_shell:
+            app.shell_context_processor(self._shell_context)
+
+    def _remove_session(self, exc: BaseException | None) -> None:
+        self.session.remove()
+
+    def _shell_context(self) -> dict[str, t.Any]:
+        context: dict[str, t.Any] = {"db": self}
+        for mapper in self.Model.registry.mappers:
+            context.setdefault(mapper.class_.__name__, mapper.class_)
+        return context
+
+    def _current_app(self) -> Erlen:
+        ctx = _cv_app.get(None)
+        if ctx is None:
+            raise RuntimeError(_no_app_msg)
+        return ctx.app
+
+    def engines_for(self, app: Erlen) -> t.Mapping[str | None, sa.Engine]:
+        """The engines of an app, by bind key; ``None`` is the default bind.
+
+        :raises RuntimeError: If ``init_app`` wasn't called for the app.
+        """
+        try:
+            return self._app_engines[_unwrap(app)]
+        except KeyError:
+            raise RuntimeError(
+                "The current app is not registered with this 'SQLAlchemy' instance. Did you"
+                " forget to call 'init_app', or did you create several 'SQLAlchemy' instances?"
+            ) from None
+
+    @property
+    def engines(self) -> t.Mapping[str | None, sa.Engine]:
+        """The current app's engines, by bind key; ``None`` is the default bind."""
+        return self.engines_for(self._current_app())
+
+    @property
+    def engine(self) -> sa.Engine:
+        """The current app's default engine."""
+        try:
+            return self.engines[None]
+        except KeyError:
+            raise RuntimeError(
+                "The app has no default database; set 'SQLALCHEMY_DATABASE_URI' or 'DATABASE_URL'."
+            ) from None
+
+    def get_engine(self, bind_key: str | None = None) -> sa.Engine:
+        """The current app's engine for a bind key."""
+        try:
+            return self.engines[bind_key]
+        except KeyError:
+            raise sa_exc.UnboundExecutionError(
+                f"Bind key {bind_key!r} is not in 'SQLALCHEMY_BINDS' config."
+            ) from None
+
+    # -- metadata and schema -----------------------------------------------------------------
+
+    @property
+    def metadata(self) -> sa.MetaData:
+        """The metadata of the default bind: every model without a ``__bind_key__``."""
+        return self.metadatas[None]
+
+    def bind_metadata(self, bind_key: str | None) -> sa.MetaData:
+        """The metadata for a bind key's models, created with the default's conventions."""
+        try:
+            return self.metadatas[bind_key]
+        except KeyError:
+            default = self.metadatas[None]
+            metadata = sa.MetaData(
+                schema=default.schema,
+                naming_convention=dict(default.naming_convention),  # type: ignore[arg-type]
+                info={"bind_key": bind_key},
+            )
+            self.metadatas[bind_key] = metadata
+            return metadata
+
+    def _each_bind(self, bind_key: _BindKeys) -> t.Iterator[tuple[sa.MetaData, sa.Engine]]:
+        if bind_key == _ALL_BINDS:
+            engines = self.engines
+            # The default bind may be unconfigured when every model names another bind.
+            keys: list[str | None] = [
+                key for key, metadata in self.metadatas.items() if metadata.tables or key in engines
+            ]
+        elif bind_key is None or isinstance(bind_key, str):
+            keys = [bind_key]
+        else:
+            keys = bind_key
+        for key in keys:
+            yield self.bind_metadata(key), self.get_engine(key)
+
+    def create_all(self, bind_key: _BindKeys = _ALL_BINDS) -> None:
+        """Create the tables that don't exist yet, for every bind or the given ones.
+
+        Needs an app context. Prefer migrations (``erlen db upgrade``) for real databases.
+        """
+        for metadata, engine in self._each_bind(bind_key):
+            metadata.create_all(engine)
+
+    def drop_all(self, bind_key: _BindKeys = _ALL_BINDS) -> None:
+        """Drop the models' tables, for every bind or the given ones. Needs an app context."""
+        for metadata, engine in self._each_bind(bind_key):
+            metadata.drop_all(engine)
+
+    def reflect(self, bind_key: _BindKeys = _ALL_BINDS) -> None:
+        """Load the tables that exist in the databases into the metadata."""
+        for metadata, engine in self._each_bind(bind_key):
+            metadata.reflect(engine)
+
+    # -- view helpers ------------------------------------------------------------------------
+
+    def get_or_404(self, entity: type[_O], ident: t.Any, *, description: str | None = None) -> _O:
+        """The instance with this primary key, or abort with 404 Not Found."""
+        value = self.session.get(entity, ident)
+        if value is None:
+            abort(404, description=description)
+        return value
+
+    @t.overload
+    def first_or_404(self, statement: sa.Select[_T], *, description: str | None = None) -> _T: ...
+
+    @t.overload
+    def first_or_404(
+        self, statement: sa.Executable, *, description: str | None = None
+    ) -> t.Any: ...
+
+    def first_or_404(self, statement: sa.Executable, *, description: str | None = None) -> t.Any:
+        """The first result's first column, or abort with 404 Not Found if there are none."""
+        value = self.session.execute(statement).scalar()
+        if value is None:
+            abort(404, description=description)
+        return value
+
+    @t.overload
+    def one_or_404(self, statement: sa.Select[_T], *, description: str | None = None) -> _T: ...
+
+    @t.overload
+    def one_or_404(self, statement: sa.Executable, *, description: str | None = None) -> t.Any: ...
+
+    def one_or_404(self, statement: sa.Executable, *, description: str | None = None) -> t.Any:
+        """The only result's first column, or abort with 404 Not Found if there isn't exactly
+        one result.
+        """
+        try:
+            return self.session.execute(statement).scalar_one()
+        except (sa_exc.NoResultFound, sa_exc.MultipleResultsFound):
+            abort(404, description=description)
+
+    def paginate(
+        self,
+        select: sa.Select[t.Any],
+        *,
+        page: int | None = None,
+        per_page: int | None = None,
+        max_per_page: int | None = None,
+        error_out: bool = True,
+        count: bool = True,
+    ) -> Pagination:
+        """One page of a ``select()``'s results (its first column), and the page count.
+
+        ``page`` and ``per_page`` default to the request's ``?page=`` and ``?per_page=``
+        arguments, else 1 and 20. With ``error_out`` (the default), a bad value (not a whole
+        number, or below 1) and an empty page past the first answer 404 Not Found; without it
+        they fall back to the defaults. ``per_page`` is lowered to ``max_per_page``.
+
+        :param select: The statement; give it an ``order_by`` so that pages are stable.
+        :param page: The page number, starting at 1.
+        :param per_page: Items per page.
+        :param max_per_page: The most items a page may hold; 100 when ``None``.
+        :param error_out: Answer 404 for bad values and pages past the end.
+        :param count: Count all rows, for :attr:`Pagination.total` and ``pages``.
+        """
+        return paginate_select(
+            self.session(),
+            select,
+            page=page,
+            per_page=per_page,
+            max_per_page=max_per_page,
+            error_out=error_out,
+            count=count,
+        )
+
+    # -- Flask-SQLAlchemy's shortcuts ----------------------------------------------------------
+
+    def __getattr__(self, name: str) -> t.Any:
+        """``db.select``, ``db.String``, ``db.relationship`` …: names from ``sqlalchemy`` and
+        ``sqlalchemy.orm``, as Flask-SQLAlchemy offers them.
+        """
+        if not name.startswith("_"):
+            for module in (sa, sa_orm):
+                if hasattr(module, name):
+                    return getattr(module, name)
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")

@@ -1,0 +1,378 @@
+"""The Redis pub/sub broker: events between processes and replicas.
+
+Each broker (one per process) holds:
+
+- a synchronous client for :meth:`~RedisBroker.publish`, shared by every thread;
+- on its event loop, **one** pub/sub connection for all local listeners, whatever their
+  number: a channel is subscribed in Redis when its first listener arrives and
+  unsubscribed when its last one leaves;
+- on that loop, a second async connection for :meth:`~RedisBroker.apublish`.
+
+When the pub/sub connection drops (Redis restart, failover, ``CLIENT KILL``) or stops
+answering pings, the broker reconnects with backoff, subscribes to every channel again and,
+once Redis confirms, calls the resync callbacks: events published in between are lost,
+and clients must be told to refetch.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+import typing as t
+
+import redis
+import redis.asyncio
+from redis.asyncio.client import PubSub
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
+
+from .broker import Broker
+from .broker import DEFAULT_MAX_EVENT_SIZE
+from .errors import BrokerUnavailable
+
+logger = logging.getLogger("erlen.realtime.broker")
+
+T = t.TypeVar("T")
+
+
+class RedisBroker(Broker):
+    """A broker on Redis pub/sub; see the module docstring.
+
+    :param url: A ``redis://``, ``rediss://`` or ``unix://`` URL (passwords are never
+        logged).
+    :param prefix: Channel namespace, as for every broker.
+    :param health_check_interval: Seconds without traffic after which the pub/sub
+        connection is pinged; no answer within twice that reconnects.
+    :param reconnect_max_delay: Upper bound of the backoff between reconnection attempts.
+    :param socket_timeout: Timeout of publishing commands and of connecting, in seconds.
+    """
+
+    backend = "redis"
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        prefix: str,
+        max_event_size: int = DEFAULT_MAX_EVENT_SIZE,
+        subscribe_timeout: float = 5.0,
+        health_check_interval: float = 10.0,
+        reconnect_max_delay: float = 5.0,
+        socket_timeout: float = 5.0,
+    ) -> None:
+        super().__init__(
+            prefix=prefix, max_event_size=max_event_size, subscribe_timeout=subscribe_timeout
+        )
+        self.url = url
+        self.health_check_interval = health_check_interval
+        self.reconnect_max_delay = reconnect_max_delay
+        self.socket_timeout = socket_timeout
+        #: How many times the pub/sub connection was re-established.
+        self.reconnects = 0
+        self._sync_client: redis.Redis | None = None
+        self._sync_lock = threading.Lock()
+        self._pub_client: tuple[asyncio.AbstractEventLoop, redis.asyncio.Redis] | None = None
+        self._sub_client: redis.asyncio.Redis | None = None
+        self._runner: asyncio.Task[None] | None = None
+        self._state = "idle"
+        self._connected_once = False
+        # Receiving-side bookkeeping, touched only on the loop:
+        self._pubsub: PubSub | None = None
+        self._active: set[str] = set()  # channels SUBSCRIBEd on the current connection
+        self._inflight: dict[str, int] = {}  # SUBSCRIBEs not confirmed yet, per channel
+        self._ready: dict[str, asyncio.Future[None]] = {}  # resolved once confirmed
+        self._resync_pending: set[str] | None = None
+        self._resync_owed = False
+        self._dirty: asyncio.Event | None = None
+        self._last_seen = 0.0
+
+    @property
+    def state(self) -> str:
+        """See :attr:`Broker.state`."""
+        return "closed" if self._closed else self._state
+
+    def health(self) -> dict[str, t.Any]:
+        """See :meth:`Broker.health`; adds the number of reconnections."""
+        info = super().health()
+        info["reconnects"] = self.reconnects
+        return info
+
+    # -- publishing -------------------------------------------------------------------
+
+    def _client(self) -> redis.Redis:
+        client = self._sync_client
+        if client is None:
+            with self._sync_lock:
+                client = self._sync_client
+                if client is None:
+                    client = self._sync_client = redis.Redis.from_url(
+                        self.url,
+                        socket_timeout=self.socket_timeout,
+                        socket_connect_timeout=self.socket_timeout,
+                        health_check_interval=30,
+                    )
+        return client
+
+    def _publish(self, channel: str, key: str, payload: bytes) -> None:
+        try:
+            self._client().publish(key, payload)
+        except redis.RedisError as e:
+            raise BrokerUnavailable(f"Could not publish on channel {channel!r}: {e}") from e
+
+    async def _apublish(self, channel: str, key: str, payload: bytes) -> None:
+        loop = asyncio.get_running_loop()
+        pub = self._pub_client
+        if pub is not None and pub[0] is not loop:
+            if not pub[0].is_closed():
+                # That connection belongs to another loop: publish from a thread instead.
+                await asyncio.to_thread(self._publish, channel, key, payload)
+                return
+            pub = None
+        if pub is None:
+            client = redis.asyncio.Redis.from_url(
+                self.url,
+                socket_timeout=self.socket_timeout,
+                socket_connect_timeout=self.socket_timeout,
+            )
+            pub = self._pub_client = (loop, client)
+        try:
+            await pub[1].publish(key, payload)
+        except redis.RedisError as e:
+            raise BrokerUnavailable(f"Could not publish on channel {channel!r}: {e}") from e
+
+    def _close_sync(self) -> None:
+        with self._sync_lock:
+            client, self._sync_client = self._sync_client, None
+        if client is not None:
+            client.close()
+
+    # -- receiving --------------------------------------------------------------------
+
+    def _on_bind(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._dirty = asyncio.Event()
+        self._state = "connecting"
+        self._runner = loop.create_task(self._run(), name=f"erlen-realtime-redis-{self.prefix}")
+
+    def _channel_added(self, channel: str) -> None:
+        assert self._loop is not None
+        self._ready[channel] = self._loop.create_future()
+        # Subscribes now if connected; otherwise the (re)connection will.
+        self._wake()
+
+    def _channel_removed(self, channel: str) -> None:
+        future = self._ready.pop(channel, None)
+        if future is not None and not future.done():
+            future.set_result(None)
+        if self._resync_pending is not None:
+            self._resync_pending.discard(channel)
+            self._maybe_resynced()
+        self._wake()
+
+    async def wait_ready(self, channel: str) -> None:
+        """See :meth:`Broker.wait_ready`."""
+        future = self._ready.get(channel)
+        if future is None or future.done():
+            return
+        try:
+            await asyncio.wait_for(asyncio.shield(future), self.subscribe_timeout)
+        except TimeoutError:
+            # Carry on (the subscription stays), and resync once Redis confirms it.
+            self._resync_owed = True
+            logger.warning("Redis did not confirm the subscription to %r in time.", channel)
+
+    def _wake(self) -> None:
+        if self._dirty is not None:
+            self._dirty.set()
+
+    async def _run(self) -> None:
+        """Keep one pub/sub connection alive for as long as the broker is bound."""
+        delay = 0.1
+        self._sub_client = redis.asyncio.Redis.from_url(
+            self.url,
+            socket_connect_timeout=self.socket_timeout,
+            client_name=f"{self.prefix}:realtime",
+            # Failures must reach this loop, which resubscribes and resyncs; redis-py's own
+            # retry would reconnect behind its back.
+            retry=Retry(NoBackoff(), 0),
+        )
+        while True:
+            try:
+                await self._session()
+            except asyncio.CancelledError:
+                raise
+            except Exception as e:
+                if self._connected_once and self._state == "connected":
+                    delay = 0.1  # it worked until now: retry soon
+                log = logger.warning if self._state == "connected" else logger.info
+                log("Redis pub/sub connection lost (%s); reconnecting in %.1f s.", e, delay)
+            finally:
+                self._state = "disconnected"
+                self._pubsub = None
+                self._active.clear()
+                self._inflight.clear()
+                self._resync_pending = None
+                if self._listeners:
+                    self._resync_owed = True
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, self.reconnect_max_delay)
+
+    async def _session(self) -> None:
+        """Connect, subscribe to every wanted channel, then receive until something fails."""
+        assert self._sub_client is not None and self._loop is not None and self._dirty is not None
+        loop = self._loop
+        pubsub = self._sub_client.pubsub()
+        try:
+            await _checked(pubsub.connect())  # type: ignore[no-untyped-call]
+            self._last_seen = loop.time()
+            if self._connected_once:
+                self.reconnects += 1
+            self._connected_once = True
+            self._pubsub = pubsub
+            self._state = "connected"
+            channels = set(self._listeners)
+            for channel in channels:
+                future = self._ready.get(channel)
+                if future is None or future.done():
+                    self._ready[channel] = loop.create_future()
+            if channels and self._resync_owed:
+                # Events were published while these channels were not subscribed.
+                self._resync_owed = False
+                self._resync_pending = channels
+            self._dirty.set()
+            tasks = [
+                loop.create_task(self._receive(pubsub)),
+                loop.create_task(self._reconcile(pubsub)),
+                loop.create_task(self._watch(pubsub)),
+            ]
+            try:
+                done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                for task in tasks:
+                    task.cancel()
+                await asyncio.gather(*tasks, return_exceptions=True)
+            for task in done:
+                task.result()
+            raise redis.ConnectionError("pub/sub tasks ended")  # pragma: no cover
+        finally:
+            try:
+                await pubsub.aclose()  # type: ignore[no-untyped-call]
+            except Exception:  # pragma: no cover - the connection is gone anyway
+                pass
+
+    async def _receive(self, pubsub: PubSub) -> None:
+        loop = asyncio.get_running_loop()
+        prefix_length = len(self._key_prefix)
+        while True:
+            message = await _checked(pubsub.get_message(timeout=None))
+            self._last_seen = loop.time()
+            if message is None:
+                continue
+            kind = message["type"]
+            if kind == "message":
+                channel = _text(message["channel"])[prefix_length:]
+                data = message["data"]
+                if isinstance(data, bytes):
+                    self._dispatch(channel, data)
+            elif kind == "subscribe":
+                self._confirmed(_text(message["channel"])[prefix_length:])
+
+    def _confirmed(self, channel: str) -> None:
+        remaining = self._inflight.get(channel, 0) - 1
+        if remaining > 0:
+            self._inflight[channel] = remaining
+            return
+        self._inflight.pop(channel, None)
+        future = self._ready.get(channel)
+        if future is not None and not future.done():
+            future.set_result(None)
+        if self._resync_pending is not None:
+            self._resync_pending.discard(channel)
+            self._maybe_resynced()
+
+    def _maybe_resynced(self) -> None:
+        if self._resync_pending is not None and not self._resync_pending:
+            self._resync_pending = None
+            self._fire_resync()
+
+    async def _reconcile(self, pubsub: PubSub) -> None:
+        """Make Redis's subscriptions match the channels that have listeners."""
+        assert self._dirty is not None
+        while True:
+            await self._dirty.wait()
+            self._dirty.clear()
+            added = [channel for channel in self._listeners if channel not in self._active]
+            removed = [channel for channel in self._active if channel not in self._listeners]
+            if added:
+                self._active.update(added)
+                for channel in added:
+                    self._inflight[channel] = self._inflight.get(channel, 0) + 1
+                await _checked(pubsub.subscribe(*(self.key(channel) for channel in added)))
+            if removed:
+                self._active.difference_update(removed)
+                await _checked(pubsub.unsubscribe(*(self.key(channel) for channel in removed)))
+
+    async def _watch(self, pubsub: PubSub) -> None:
+        """Ping an idle connection; treat one that stops answering as lost."""
+        loop = asyncio.get_running_loop()
+        interval = self.health_check_interval
+        while True:
+            await asyncio.sleep(interval / 2)
+            idle = loop.time() - self._last_seen
+            if idle > 2 * interval:
+                raise redis.ConnectionError(f"no reply from Redis for {idle:.1f} s")
+            if idle > interval:
+                await _checked(pubsub.ping())
+
+    def _forget_loop(self) -> None:
+        # The objects belonged to a closed loop; nothing can be awaited on them any more.
+        self._resync_owed = False
+        self._runner = None
+        self._sub_client = None
+        self._pubsub = None
+        self._dirty = None
+        self._ready.clear()
+        self._active.clear()
+        self._inflight.clear()
+        self._resync_pending = None
+        self._state = "idle"
+        self._connected_once = False
+
+    async def _disconnect(self) -> None:
+        runner, self._runner = self._runner, None
+        if runner is not None:
+            runner.cancel()
+            # Bounded: a connection that hangs must not hang shutting down.
+            await asyncio.wait([runner], timeout=5)
+        for future in self._ready.values():
+            if not future.done():
+                future.set_result(None)
+        self._ready.clear()
+        self._resync_owed = False
+        self._state = "idle"
+        self._connected_once = False
+        self._dirty = None
+        sub, self._sub_client = self._sub_client, None
+        if sub is not None:
+            await sub.aclose()
+        pub = self._pub_client
+        if pub is not None and pub[0] is asyncio.get_running_loop():
+            self._pub_client = None
+            await pub[1].aclose()
+
+
+async def _checked(awaitable: t.Awaitable[T]) -> T:
+    """Await a redis-py call, then honour a cancellation it may have swallowed.
+
+    Some pub/sub commands (``unsubscribe`` in redis-py 8.1) return normally when the task
+    awaiting them is cancelled; the receiving tasks would then never stop.
+    """
+    result = await awaitable
+    task = asyncio.current_task()
+    if task is not None and task.cancelling():
+        raise asyncio.CancelledError
+    return result
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value

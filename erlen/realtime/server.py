@@ -1,0 +1,529 @@
+"""The websocket server: authenticated connections, subscriptions, and fan-out from a broker.
+
+Built on the asyncio implementation of ``websockets``, with permessage-deflate off (each
+connection would otherwise keep its own compression context and compress every broadcast
+frame once per recipient). The handshake is checked before the upgrade: ``GET /healthz``
+is answered over plain HTTP, a foreign ``Origin`` gets 403 and a missing or invalid
+session cookie 401, so nothing unauthenticated ever holds a websocket.
+
+Fan-out is the hot path and is kept lean: the server registers one callback per channel
+with the broker (which holds one Redis connection for the whole process), builds each
+``event`` frame once from the payload the broker carried, and writes it to every
+subscriber with :func:`websockets.asyncio.server.broadcast` -- no task, queue or Redis
+connection per socket. Broadcasting has no backpressure, so before writing the server
+looks at each socket's unsent bytes: a client more than ``max_send_buffer`` behind is
+disconnected (close code 1013) instead of buffering without bound. It will reconnect and
+refetch, which is the protocol's answer to missed events anyway.
+
+Each connection is handled by one coroutine that reads frames in order: oversized ones
+close the connection with 1009 (``websockets`` enforces ``max_message_size``), malformed
+ones get an ``error`` frame and the connection stays up.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import json
+import logging
+import signal
+import threading
+import time
+import typing as t
+
+from websockets.asyncio.server import broadcast
+from websockets.asyncio.server import serve
+from websockets.asyncio.server import Server
+from websockets.asyncio.server import ServerConnection
+from websockets.exceptions import ConnectionClosed
+from websockets.frames import CloseCode
+from websockets.http11 import Request
+from websockets.http11 import Response
+
+from . import protocol
+from .auth import Authenticator
+from .auth import OriginPolicy
+from .broker import Broker
+from .errors import BrokerError
+from .errors import ProtocolError
+
+logger = logging.getLogger("erlen.realtime.server")
+
+Session = t.Mapping[str, t.Any]
+
+#: ``authorize(session, channel)``: may this session subscribe to this channel?
+AuthorizeCallable = t.Callable[[Session, str], "bool | t.Awaitable[bool]"]
+
+#: ``on_publish(session, channel, event, data)``: the event to publish for a client's
+#: ``publish`` frame (a dict such as ``{"event": event, "data": ...}``), or ``None`` to
+#: refuse it.
+PublishCallable = t.Callable[
+    [Session, str, str, t.Any],
+    "dict[str, t.Any] | None | t.Awaitable[dict[str, t.Any] | None]",
+]
+
+
+class RealtimeConnection(ServerConnection):
+    """A websocket connection that knows its session and its subscriptions."""
+
+    def __init__(self, *args: t.Any, **kwargs: t.Any) -> None:
+        super().__init__(*args, **kwargs)
+        #: The session the handshake authenticated.
+        self.session: Session = {}
+        #: The channels this connection is subscribed to.
+        self.channels: set[str] = set()
+        #: Set once the connection fell too far behind and is being closed.
+        self.too_slow = False
+        self._tokens = 0.0
+        self._tokens_at = 0.0
+
+
+class RealtimeServer:
+    """A websocket server fanning broker events out to subscribed clients.
+
+    :param broker: Where events come from (and where client ``publish`` frames go).
+    :param auth: Authenticates handshakes, e.g. :class:`~erlen.realtime.auth.SessionCookieAuth`.
+    :param allowed_origins: Origins (``scheme://host[:port]``) whose pages may connect.
+    :param authorize: ``authorize(session, channel) -> bool`` (or an awaitable of it):
+        decides each subscription. Required: there is no safe default.
+    :param on_publish: ``on_publish(session, channel, event, data)`` returns the event to
+        publish for a client's ``publish`` frame, or ``None`` to refuse. Without it,
+        clients can't publish.
+    :param path: The websocket's URL path; ``None`` accepts any path.
+    :param allow_missing_origin: Accept handshakes without ``Origin`` (non-browser
+        clients; browsers always send one).
+    :param max_message_size: Largest client message in bytes; larger ones close the
+        connection with 1009.
+    :param max_queue: Client frames buffered before reading from the socket pauses.
+    :param write_limit: High-water mark of a socket's write buffer for frames sent with
+        backpressure (replies to the client's own frames).
+    :param max_send_buffer: Unsent bytes after which a client is considered too slow for
+        fan-out and disconnected.
+    :param max_subscriptions: Channels one connection may subscribe to.
+    :param publish_rate: ``publish`` frames per second allowed per connection...
+    :param publish_burst: ...with bursts of up to this many.
+    :param ping_interval: Seconds between keepalive pings (``None``: none).
+    :param ping_timeout: Seconds to wait for a pong before closing.
+    :param open_timeout: Seconds allowed for the opening handshake.
+    :param close_timeout: Seconds allowed for the closing handshake.
+    """
+
+    def __init__(
+        self,
+        *,
+        broker: Broker,
+        auth: Authenticator,
+        allowed_origins: t.Iterable[str],
+        authorize: AuthorizeCallable,
+        on_publish: PublishCallable | None = None,
+        path: str | None = "/ws",
+        allow_missing_origin: bool = False,
+        max_message_size: int = protocol.DEFAULT_MAX_MESSAGE_SIZE,
+        max_queue: int = 16,
+        write_limit: int = 32 * 1024,
+        max_send_buffer: int = 1024 * 1024,
+        max_subscriptions: int = 64,
+        publish_rate: float = 5.0,
+        publish_burst: int = 10,
+        ping_interval: float | None = 20,
+        ping_timeout: float | None = 20,
+        open_timeout: float | None = 10,
+        close_timeout: float | None = 5,
+    ) -> None:
+        self.broker = broker
+        self.auth = auth
+        self.origins = OriginPolicy(allowed_origins, allow_missing=allow_missing_origin)
+        self.authorize = authorize
+        self.on_publish = on_publish
+        self.path = path
+        self.max_message_size = max_message_size
+        self.max_queue = max_queue
+        self.write_limit = write_limit
+        self.max_send_buffer = max_send_buffer
+        self.max_subscriptions = max_subscriptions
+        self.publish_rate = publish_rate
+        self.publish_burst = publish_burst
+        self.ping_interval = ping_interval
+        self.ping_timeout = ping_timeout
+        self.open_timeout = open_timeout
+        self.close_timeout = close_timeout
+        self._server: Server | None = None
+        self._connections: set[RealtimeConnection] = set()
+        self._members: dict[str, set[RealtimeConnection]] = {}
+        self._welcome = protocol.welcome_frame(max_message_size=max_message_size)
+        self._background: set[asyncio.Task[t.Any]] = set()
+
+    # -- lifecycle ----------------------------------------------------------------------
+
+    async def start(self, host: str = "127.0.0.1", port: int = 0) -> None:
+        """Start listening (port 0 picks a free one, see :attr:`port`); returns at once."""
+        if self._server is not None:
+            raise RuntimeError("The server is already running.")
+        await self.broker.start()
+        self.broker.add_resync_callback(self._on_resync)
+        try:
+            self._server = await self._serve(host, port)
+        except BaseException:
+            self.broker.remove_resync_callback(self._on_resync)
+            raise
+
+    async def _serve(self, host: str, port: int) -> Server:
+        return await serve(
+            self._handle,
+            host,
+            port,
+            compression=None,
+            process_request=self._process_request,
+            create_connection=RealtimeConnection,
+            max_size=self.max_message_size,
+            max_queue=self.max_queue,
+            write_limit=self.write_limit,
+            ping_interval=self.ping_interval,
+            ping_timeout=self.ping_timeout,
+            open_timeout=self.open_timeout,
+            close_timeout=self.close_timeout,
+            server_header=None,
+            logger=logger,
+        )
+
+    @property
+    def port(self) -> int:
+        """The port the server listens on."""
+        if self._server is None:
+            raise RuntimeError("The server is not running.")
+        return int(self._server.sockets[0].getsockname()[1])
+
+    async def stop(self) -> None:
+        """Close every connection (1001, going away), stop listening and wait for handlers."""
+        server, self._server = self._server, None
+        if server is None:
+            return
+        server.close(code=CloseCode.GOING_AWAY, reason="server shutting down")
+        try:
+            # Closing waits for each client's unsent data to drain; a stuck client must not
+            # hold up shutting down.
+            async with asyncio.timeout((self.close_timeout or 5.0) + 1.0):
+                await server.wait_closed()
+        except TimeoutError:
+            for connection in tuple(self._connections):
+                connection.transport.abort()
+            await server.wait_closed()
+        self.broker.remove_resync_callback(self._on_resync)
+
+    async def serve_forever(self, host: str = "0.0.0.0", port: int = 8001) -> None:
+        """Serve until SIGTERM or SIGINT, then shut down gracefully and close the broker.
+
+        This is the main of a realtime process (``python -m realtime``).
+        """
+        loop = asyncio.get_running_loop()
+        stopping = asyncio.Event()
+        signals = []
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            try:
+                loop.add_signal_handler(signum, stopping.set)
+            except (RuntimeError, ValueError):  # not the main thread: the caller stops us
+                continue
+            signals.append(signum)
+        try:
+            await self.start(host, port)
+            logger.info("Realtime server listening on %s:%d.", host, self.port)
+            await stopping.wait()
+            logger.info("Shutting down: closing %d connection(s).", len(self._connections))
+        finally:
+            for signum in signals:
+                loop.remove_signal_handler(signum)
+            await self.stop()
+            await self.broker.aclose()
+
+    def run_in_thread(self, host: str = "127.0.0.1", port: int = 0) -> ServerThread:
+        """Run the server on its own event loop in a daemon thread (embedded dev mode).
+
+        Returns once it listens; call :meth:`ServerThread.stop` to shut it down. The
+        broker's receiving side moves to that thread's loop (publishing works anywhere).
+        """
+        thread = ServerThread(self, host, port)
+        thread.start()
+        return thread
+
+    def health(self) -> dict[str, t.Any]:
+        """What ``GET /healthz`` reports."""
+        return {
+            "status": "ok",
+            "connections": len(self._connections),
+            "channels": len(self._members),
+            "broker": self.broker.health(),
+        }
+
+    # -- handshake ----------------------------------------------------------------------
+
+    def _process_request(self, connection: ServerConnection, request: Request) -> Response | None:
+        """Answer health checks, and refuse bad handshakes before the upgrade."""
+        path = request.path.partition("?")[0]
+        if path == "/healthz":
+            response = connection.respond(200, json.dumps(self.health()) + "\n")
+            # websockets' Headers is a multidict: setting a header adds one.
+            del response.headers["Content-Type"]
+            response.headers["Content-Type"] = "application/json"
+            return response
+        if self.path is not None and path != self.path:
+            return connection.respond(404, "Not found.\n")
+        origins = request.headers.get_all("Origin")
+        if len(origins) > 1 or not self.origins(origins[0] if origins else None):
+            return connection.respond(403, "Origin not allowed.\n")
+        cookie_header = "; ".join(request.headers.get_all("Cookie")) or None
+        try:
+            session = self.auth.authenticate(cookie_header)
+        except Exception:
+            logger.exception("Authenticating a handshake failed.")
+            session = None
+        if session is None:
+            return connection.respond(401, "Not authenticated.\n")
+        assert isinstance(connection, RealtimeConnection)
+        connection.session = session
+        return None
+
+    # -- connections --------------------------------------------------------------------
+
+    async def _handle(self, connection: ServerConnection) -> None:
+        assert isinstance(connection, RealtimeConnection)
+        self._connections.add(connection)
+        try:
+            await connection.send(self._welcome)
+            async for message in connection:
+                reply = await self._reply(connection, message)
+                if reply is not None:
+                    await connection.send(reply)
+        except ConnectionClosed:
+            pass
+        finally:
+            self._connections.discard(connection)
+            for channel in tuple(connection.channels):
+                self._leave(connection, channel)
+
+    async def _reply(self, connection: RealtimeConnection, message: str | bytes) -> str | None:
+        """Handle one client frame; return the frame to answer with, if any."""
+        try:
+            frame = protocol.parse_client_frame(message, max_size=self.max_message_size)
+        except ProtocolError as e:
+            return protocol.error_frame(e.message, code=e.code, channel=e.channel)
+        if isinstance(frame, protocol.Ping):
+            return protocol.pong_frame()
+        if isinstance(frame, protocol.Subscribe):
+            return await self._subscribe(connection, frame.channel)
+        if isinstance(frame, protocol.Unsubscribe):
+            self._leave(connection, frame.channel)
+            return protocol.unsubscribed_frame(frame.channel)
+        return await self._publish(connection, frame)
+
+    async def _subscribe(self, connection: RealtimeConnection, channel: str) -> str:
+        if channel in connection.channels:
+            return protocol.subscribed_frame(channel)
+        if len(connection.channels) >= self.max_subscriptions:
+            return protocol.error_frame(
+                f"Too many subscriptions (the limit is {self.max_subscriptions}).",
+                code=protocol.TOO_MANY_SUBSCRIPTIONS,
+                channel=channel,
+            )
+        try:
+            allowed = await _maybe_await(self.authorize(connection.session, channel))
+        except Exception:
+            logger.exception("authorize() failed for channel %r.", channel)
+            return protocol.error_frame(
+                "The subscription could not be checked.",
+                code=protocol.SERVER_ERROR,
+                channel=channel,
+            )
+        if not allowed:
+            return protocol.error_frame(
+                f"Not allowed to subscribe to {channel!r}.",
+                code=protocol.FORBIDDEN,
+                channel=channel,
+            )
+        # Register first, then wait: state stays consistent if the connection goes away
+        # while Redis confirms.
+        self._members.setdefault(channel, set()).add(connection)
+        connection.channels.add(channel)
+        self.broker.add_listener(channel, self._fan_out)
+        await self.broker.wait_ready(channel)
+        return protocol.subscribed_frame(channel)
+
+    def _leave(self, connection: RealtimeConnection, channel: str) -> None:
+        if channel not in connection.channels:
+            return
+        connection.channels.discard(channel)
+        members = self._members.get(channel)
+        if members is not None:
+            members.discard(connection)
+            if not members:
+                del self._members[channel]
+        self.broker.remove_listener(channel, self._fan_out)
+
+    async def _publish(self, connection: RealtimeConnection, frame: protocol.Publish) -> str | None:
+        channel = frame.channel
+        if self.on_publish is None:
+            return protocol.error_frame(
+                "Publishing is not enabled on this server.",
+                code=protocol.FORBIDDEN,
+                channel=channel,
+            )
+        if not self._take_token(connection):
+            return protocol.error_frame(
+                "Too many publish frames; slow down.", code=protocol.RATE_LIMITED, channel=channel
+            )
+        try:
+            event = await _maybe_await(
+                self.on_publish(connection.session, channel, frame.event, frame.data)
+            )
+        except Exception:
+            logger.exception("on_publish() failed for channel %r.", channel)
+            return protocol.error_frame(
+                "The event could not be published.", code=protocol.SERVER_ERROR, channel=channel
+            )
+        if event is None:
+            return protocol.error_frame(
+                f"Not allowed to publish {frame.event!r} on {channel!r}.",
+                code=protocol.FORBIDDEN,
+                channel=channel,
+            )
+        try:
+            await self.broker.apublish(channel, event)
+        except BrokerError as e:
+            logger.warning("Could not publish a client's event: %s", e)
+            return protocol.error_frame(
+                "The event could not be published.", code=protocol.UNAVAILABLE, channel=channel
+            )
+        return None
+
+    def _take_token(self, connection: RealtimeConnection) -> bool:
+        """Token bucket: ``publish_rate`` per second, bursts of ``publish_burst``."""
+        now = time.monotonic()
+        if connection._tokens_at == 0.0:
+            connection._tokens = float(self.publish_burst)
+        else:
+            elapsed = now - connection._tokens_at
+            connection._tokens = min(
+                float(self.publish_burst), connection._tokens + elapsed * self.publish_rate
+            )
+        connection._tokens_at = now
+        if connection._tokens < 1.0:
+            return False
+        connection._tokens -= 1.0
+        return True
+
+    # -- fan-out ------------------------------------------------------------------------
+
+    def _fan_out(self, channel: str, payload: bytes) -> None:
+        """Send one broker event to every local subscriber of ``channel``."""
+        members = self._members.get(channel)
+        if not members:
+            return
+        frame = protocol.event_frame(channel, payload)
+        limit = self.max_send_buffer
+        ready = []
+        slow = []
+        for connection in members:
+            if connection.transport.get_write_buffer_size() > limit:
+                slow.append(connection)
+            else:
+                ready.append(connection)
+        broadcast(ready, frame, text=True)
+        for connection in slow:
+            self._drop_slow(connection)
+
+    def _drop_slow(self, connection: RealtimeConnection) -> None:
+        """Disconnect a client that can't keep up instead of buffering for it."""
+        if connection.too_slow:
+            return
+        connection.too_slow = True
+        logger.info("Disconnecting a client that is too slow to keep up.")
+        for channel in tuple(connection.channels):
+            self._leave(connection, channel)
+        task = asyncio.get_running_loop().create_task(self._close_slow(connection))
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    async def _close_slow(self, connection: RealtimeConnection) -> None:
+        # The close frame queues behind the backlog, and websockets' close() waits for the
+        # write buffer to drain before its own timeout starts: bound the whole thing.
+        try:
+            async with asyncio.timeout(self.close_timeout or 1.0):
+                await connection.close(CloseCode.TRY_AGAIN_LATER, "client too slow")
+        except TimeoutError:
+            connection.transport.abort()
+
+    def _on_resync(self) -> None:
+        """The broker may have lost events: tell subscribed clients to refetch."""
+        targets = [connection for connection in self._connections if connection.channels]
+        if targets:
+            logger.info("Asking %d client(s) to resync.", len(targets))
+            broadcast(targets, protocol.resync_frame(), text=True)
+
+
+async def _maybe_await(value: t.Any) -> t.Any:
+    if inspect.isawaitable(value):
+        return await value
+    return value
+
+
+class ServerThread:
+    """A :class:`RealtimeServer` running on its own event loop in a daemon thread."""
+
+    def __init__(self, server: RealtimeServer, host: str, port: int) -> None:
+        self.server = server
+        self.host = host
+        self._requested_port = port
+        self.port = 0
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._stopping: asyncio.Event | None = None
+        self._started = threading.Event()
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._main, name="erlen-realtime", daemon=True)
+
+    @property
+    def url(self) -> str:
+        """The websocket URL of the server (``ws://host:port/path``)."""
+        return f"ws://{self.host}:{self.port}{self.server.path or '/'}"
+
+    def start(self, timeout: float = 10.0) -> None:
+        """Start the thread and wait until the server listens (or failed to)."""
+        self._thread.start()
+        if not self._started.wait(timeout):
+            raise TimeoutError("The realtime server did not start in time.")
+        if self._error is not None:
+            raise self._error
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Shut the server down gracefully and wait for the thread to end."""
+        loop, stopping = self._loop, self._stopping
+        if loop is not None and stopping is not None and not loop.is_closed():
+            try:
+                loop.call_soon_threadsafe(stopping.set)
+            except RuntimeError:  # the loop ended on its own
+                pass
+        self._thread.join(timeout)
+
+    def is_alive(self) -> bool:
+        """Whether the server's thread is still running."""
+        return self._thread.is_alive()
+
+    def _main(self) -> None:
+        asyncio.run(self._amain())
+
+    async def _amain(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._stopping = asyncio.Event()
+        try:
+            await self.server.start(self.host, self._requested_port)
+            self.port = self.server.port
+        except BaseException as e:
+            self._error = e
+            await self.server.broker.disconnect()
+            self._started.set()
+            return
+        self._started.set()
+        try:
+            await self._stopping.wait()
+        finally:
+            await self.server.stop()
+            # Release the broker's connections on this loop; publishing keeps working.
+            await self.server.broker.disconnect()

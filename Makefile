@@ -44,7 +44,7 @@ bench: $(STAMP) ## Benchmark erlen against Flask, side by side (see docs/benchma
 	$(PY) bench/framework.py
 
 dev: $(STAMP) ## Run the whole starter in one process (no docker): http://127.0.0.1:5000
-	$(PY) -m web.dev
+	$(PY) -m web.dev $(DEV_ARGS)
 
 compat: $(STAMP) ## Run Flask 3.1.3's own test suite against erlen (needs ../shared/compat)
 	python3 ../shared/compat/run_suite.py flask

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import typing as t
 
 from erlen import Erlen
@@ -10,17 +11,24 @@ from erlen import Erlen
 from . import config as config_module
 
 
-def create_app(config: t.Mapping[str, t.Any] | None = None) -> Erlen:
+def create_app(
+    config: t.Mapping[str, t.Any] | None = None, *, env: t.Mapping[str, str] | None = None
+) -> Erlen:
     """Build the web app: configuration from the environment, extensions, blueprints.
 
     :param config: overrides applied after the environment (tests use it).
+    :param env: the environment to read instead of ``os.environ``.
     """
-    app = Erlen(__name__, instance_relative_config=True)
-    app.config.from_mapping(config_module.from_env(app.instance_path))
+    env = os.environ if env is None else env
+    instance = env.get("INSTANCE_PATH")
+    app = Erlen(__name__, instance_path=os.path.abspath(instance) if instance else None)
+    app.config.from_mapping(config_module.from_env(app.instance_path, env))
     if config:
         app.config.update(config)
     app.config.setdefault("SQLALCHEMY_DATABASE_URI", app.config["DATABASE_URL"])
-    logging.basicConfig(level=app.config["LOG_LEVEL"], format="%(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=app.config["LOG_LEVEL"], format="%(levelname)s %(name)s: %(message)s"
+    )
 
     from .extensions import init_extensions
 

@@ -4,21 +4,38 @@ from __future__ import annotations
 
 import sys
 
-from web import create_app
+from erlen import Erlen
 from web.config import ConfigError
 from web.extensions import jobs
 
 
+def _create_app() -> Erlen:
+    from web import create_app
+
+    import worker.jobs  # noqa: F401  (registers the actors)
+
+    return create_app()
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
+    if "--reload" in argv:
+        # Development (docker-compose.dev.yml): restart the worker when the code changes.
+        from werkzeug._reloader import run_with_reloader
+
+        rest = [arg for arg in argv if arg != "--reload"]
+        run_with_reloader(lambda: sys.exit(_run(rest)))
+        return 0
+    return _run(argv)
+
+
+def _run(argv: list[str]) -> int:
     try:
-        app = create_app()
+        # The factory is only called when a worker starts; `--check` needs no app.
+        return jobs.worker_main(_create_app, argv)
     except ConfigError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
-    import worker.jobs  # noqa: F401  (registers the actors)
-
-    return jobs.worker_main(app, argv)
 
 
 if __name__ == "__main__":

@@ -255,6 +255,14 @@ class Broker:
         """A summary for health checks: backend, state and number of channels listened to."""
         return {"backend": self.backend, "state": self.state, "channels": len(self._listeners)}
 
+    def ping(self) -> None:
+        """Check that events can be published now (for readiness probes).
+
+        :raise BrokerUnavailable: The backend could not be reached.
+        :raise BrokerClosed: The broker was closed.
+        """
+        self._check_open()
+
     # -- closing ------------------------------------------------------------------------
 
     async def disconnect(self) -> None:

@@ -98,6 +98,14 @@ class RedisBroker(Broker):
         info["reconnects"] = self.reconnects
         return info
 
+    def ping(self) -> None:
+        """See :meth:`Broker.ping`: a Redis ``PING`` on the publishing connection."""
+        self._check_open()
+        try:
+            self._client().ping()
+        except redis.RedisError as e:
+            raise BrokerUnavailable(f"Redis did not answer PING: {type(e).__name__}.") from e
+
     # -- publishing -------------------------------------------------------------------
 
     def _client(self) -> redis.Redis:

@@ -35,7 +35,8 @@ def _int_arg(name: str, default: int | None) -> int | None:
 def list_messages() -> t.Any:
     limit = _int_arg("limit", 50)
     before = _int_arg("before", None)
-    found = messages.list_messages(session=db.session, limit=limit or 50, before_id=before)
+    assert limit is not None  # it has a default
+    found = messages.list_messages(session=db.session, limit=limit, before_id=before)
     return jsonify(messages=[events.message_payload(m) for m in found])
 
 

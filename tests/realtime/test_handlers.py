@@ -1,0 +1,31 @@
+"""Who may subscribe to and publish on the board."""
+
+from __future__ import annotations
+
+from realtime.handlers import authorize
+from realtime.handlers import on_publish
+from web import events
+
+
+def test_visitors_with_a_session_may_subscribe_to_the_board() -> None:
+    assert authorize({"visitor": "visitor-1"}, events.BOARD_CHANNEL)
+
+
+def test_no_session_or_other_channels_are_refused() -> None:
+    assert not authorize(None, events.BOARD_CHANNEL)
+    assert not authorize({}, events.BOARD_CHANNEL)
+    assert not authorize({"visitor": ""}, events.BOARD_CHANNEL)
+    assert not authorize({"visitor": "visitor-1"}, "admin")
+
+
+def test_typing_is_relayed_with_the_name_from_the_session_not_the_client() -> None:
+    relayed = on_publish(
+        {"visitor": "visitor-1"}, events.BOARD_CHANNEL, events.TYPING, {"visitor": "someone-else"}
+    )
+    assert relayed == {"event": events.TYPING, "data": {"visitor": "visitor-1"}}
+
+
+def test_clients_cannot_publish_server_events_or_without_a_session() -> None:
+    assert on_publish({"visitor": "v"}, events.BOARD_CHANNEL, events.MESSAGE_PROCESSED, {}) is None
+    assert on_publish(None, events.BOARD_CHANNEL, events.TYPING, {}) is None
+    assert on_publish({"visitor": "v"}, "other", events.TYPING, {}) is None

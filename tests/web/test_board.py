@@ -1,0 +1,92 @@
+"""The board: the page, posting through the form and the JSON API, and the job round trip."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import typing as t
+
+from erlen import Erlen
+from erlen.testing import FlaskClient
+from web import events
+from web.extensions import db
+from web.extensions import publisher
+from web.models import Message
+
+
+def test_page_gives_the_visitor_a_name_kept_in_the_session(client: FlaskClient) -> None:
+    first = client.get("/")
+    assert first.status_code == 200
+    assert b'id="board"' in first.data
+    cookie = client.get_cookie("session")
+    assert cookie is not None and cookie.http_only
+    name = first.data.split(b'id="me">')[1].split(b"<")[0]
+    again = client.get("/")
+    assert name in again.data  # same visitor on the next visit
+
+
+def test_page_points_the_websocket_at_the_configured_url(app: Erlen, client: FlaskClient) -> None:
+    app.config["REALTIME_URL"] = "/ws"
+    assert b'data-realtime-url="/ws"' in client.get("/").data
+
+
+def test_form_post_saves_the_message_and_redirects(app: Erlen, client: FlaskClient) -> None:
+    response = client.post("/messages", data={"body": "hello from a form"})
+    assert response.status_code == 302
+    with app.app_context():
+        saved = db.session.scalars(db.select(Message)).all()
+    assert [m.body for m in saved] == ["hello from a form"]
+
+
+def test_form_post_without_text_explains_and_saves_nothing(app: Erlen, client: FlaskClient) -> None:
+    response = client.post("/messages", data={"body": "   "}, follow_redirects=True)
+    assert b"A message needs some text." in response.data
+    with app.app_context():
+        assert db.session.scalars(db.select(Message)).all() == []
+
+
+def test_api_post_returns_the_message_and_its_location(client: FlaskClient) -> None:
+    response = client.post("/api/messages", json={"body": "two words"})
+    assert response.status_code == 201
+    assert response.json["body"] == "two words"
+    assert response.json["word_count"] is None  # not processed yet
+    location = response.headers["Location"]
+    assert client.get(location).json["id"] == response.json["id"]
+
+
+def test_job_processes_the_message_and_both_events_reach_a_subscriber(
+    app: Erlen, client: FlaskClient, worker: t.Any
+) -> None:
+    broker = publisher.get_broker(app)
+    received: list[dict[str, t.Any]] = []
+    subscribed = threading.Event()
+
+    async def listen() -> None:
+        async with broker.subscribe(events.BOARD_CHANNEL) as subscription:
+            await broker.wait_ready(events.BOARD_CHANNEL)
+            subscribed.set()
+            async for _channel, event in subscription:
+                received.append(event)
+                if event["event"] == events.MESSAGE_PROCESSED:
+                    return
+
+    listener = threading.Thread(target=lambda: asyncio.run(asyncio.wait_for(listen(), 10)))
+    listener.start()
+    assert subscribed.wait(5)
+
+    posted = client.post("/api/messages", json={"body": "one two three"}).json
+    worker.drain()
+    listener.join(10)
+
+    assert [e["event"] for e in received] == [events.MESSAGE_POSTED, events.MESSAGE_PROCESSED]
+    assert received[1]["data"]["id"] == posted["id"]
+    assert received[1]["data"]["word_count"] == 3
+    assert client.get(f"/api/messages/{posted['id']}").json["word_count"] == 3
+
+
+def test_listing_pages_backwards_newest_first(client: FlaskClient) -> None:
+    ids = [client.post("/api/messages", json={"body": f"m{i}"}).json["id"] for i in range(5)]
+    page = client.get("/api/messages?limit=2").json["messages"]
+    assert [m["id"] for m in page] == ids[::-1][:2]
+    older = client.get(f"/api/messages?limit=2&before={page[-1]['id']}").json["messages"]
+    assert [m["id"] for m in older] == ids[::-1][2:4]

@@ -157,10 +157,13 @@ def render_nginx(
     (confd / "erlen.conf").write_text(site)
 
     main = (NGINX_DIR / "nginx.conf").read_text()
+    # Temp paths first: the replacements below may themselves live under /tmp.
+    main = main.replace("/tmp/", f"{workdir}/")
     main = main.replace("/etc/nginx/conf.d/", f"{confd}/")
     main = main.replace("/etc/nginx/mime.types", mime_types)
-    main = main.replace("/tmp/", f"{workdir}/")
     main = main.replace("error_log /dev/stderr", f"error_log {workdir}/error.log")
+    if f"include {confd}/*.conf;" not in main:
+        raise ValueError("nginx/nginx.conf must include /etc/nginx/conf.d/*.conf.")
     conf = workdir / "nginx.conf"
     conf.write_text(main)
     return conf

@@ -235,7 +235,7 @@ class Stack:
         self._spawn(
             "worker",
             self._argv(worker.command),
-            self.service_env(worker, WORKER_HEARTBEAT=str(self.workdir / "worker.heartbeat")),
+            self.service_env(worker, WORKER_HEARTBEAT_FILE=str(self.workdir / "worker.heartbeat")),
         )
 
         self._wait_healthy("web", services["web"], {"8000": self.ports["web"]})

@@ -1,0 +1,167 @@
+"""The whole topology, through nginx: page, JSON API, jobs, websockets across replicas."""
+
+from __future__ import annotations
+
+import json
+import time
+import typing as t
+import urllib.request
+
+import httpx
+import pytest
+from websockets.exceptions import InvalidStatus
+from websockets.sync.client import ClientConnection
+from websockets.sync.client import connect
+
+from stack import Stack
+
+
+class Visitor:
+    """A browser-like client: keeps the session cookie, sends Origin on websockets."""
+
+    def __init__(self, stack: Stack) -> None:
+        self.stack = stack
+        self.http = httpx.Client(base_url=stack.base_url, timeout=10)
+
+    def __enter__(self) -> Visitor:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.http.close()
+
+    def open_board(self) -> str:
+        response = self.http.get("/")
+        assert response.status_code == 200, response.text
+        return response.text
+
+    def websocket(self, origin: str | None = None) -> ClientConnection:
+        cookie = "; ".join(f"{k}={v}" for k, v in self.http.cookies.items())
+        return connect(
+            self.stack.ws_url,
+            additional_headers={"Cookie": cookie},
+            origin=origin or self.stack.base_url,  # type: ignore[arg-type]
+            open_timeout=10,
+        )
+
+
+def receive(ws: ClientConnection, until: t.Callable[[dict[str, t.Any]], bool], timeout: float = 15) -> list[dict[str, t.Any]]:
+    """Frames received until one matches ``until`` (included)."""
+    frames = []
+    deadline = time.monotonic() + timeout
+    while True:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise AssertionError(f"no matching frame within {timeout}s; got {frames}")
+        frame = json.loads(ws.recv(timeout=remaining))
+        frames.append(frame)
+        if until(frame):
+            return frames
+
+
+def subscribe(ws: ClientConnection, channel: str = "board") -> None:
+    ws.send(json.dumps({"type": "subscribe", "channel": channel}))
+    receive(ws, lambda f: f.get("type") == "subscribed" and f.get("channel") == channel)
+
+
+def test_page_is_served_through_nginx_with_a_request_id(stack: Stack) -> None:
+    with Visitor(stack) as visitor:
+        response = visitor.http.get("/")
+    assert response.status_code == 200
+    assert 'id="board"' in response.text
+    assert len(response.headers["X-Request-ID"]) >= 8
+    assert response.headers["Server"] == "nginx"  # server_tokens off: no version
+    assert "HttpOnly" in response.headers["Set-Cookie"]
+
+
+def test_a_client_request_id_is_passed_through(stack: Stack) -> None:
+    with Visitor(stack) as visitor:
+        response = visitor.http.get("/healthz", headers={"X-Request-ID": "test-request-0001"})
+    assert response.headers["X-Request-ID"] == "test-request-0001"
+
+
+def test_static_files_are_served_by_nginx(stack: Stack) -> None:
+    with Visitor(stack) as visitor:
+        response = visitor.http.get("/static/board.js")
+    assert response.status_code == 200
+    assert "WebSocket" in response.text
+    assert response.headers["Cache-Control"] == "public, max-age=3600" or "public" in response.headers["Cache-Control"]
+    web_log = stack.processes["web"].log_path.read_text()
+    assert "/static/board.js" not in web_log
+
+
+def test_readiness_through_nginx(stack: Stack) -> None:
+    with Visitor(stack) as visitor:
+        response = visitor.http.get("/readyz")
+    assert response.status_code == 200
+    assert response.json()["checks"] == {"database": "ok", "redis": "ok", "migrations": "ok"}
+
+
+def test_json_api_round_trip(stack: Stack) -> None:
+    with Visitor(stack) as visitor:
+        visitor.open_board()
+        created = visitor.http.post("/api/messages", json={"body": "through the api"})
+        assert created.status_code == 201, created.text
+        listed = visitor.http.get("/api/messages").json()["messages"]
+    assert created.json()["id"] in [m["id"] for m in listed]
+
+
+def test_a_job_event_arrives_on_the_websocket(stack: Stack) -> None:
+    with Visitor(stack) as visitor:
+        visitor.open_board()
+        with visitor.websocket() as ws:
+            subscribe(ws)
+            created = visitor.http.post("/api/messages", json={"body": "count these four words"})
+            message_id = created.json()["id"]
+            frames = receive(
+                ws,
+                lambda f: f.get("event") == "message.processed" and f["data"]["id"] == message_id,
+            )
+    processed = frames[-1]
+    assert processed["type"] == "event" and processed["channel"] == "board"
+    assert processed["data"]["word_count"] == 4
+    assert any(f.get("event") == "message.posted" and f["data"]["id"] == message_id for f in frames)
+
+
+def _connections(stack: Stack) -> list[int]:
+    counts = []
+    for name, port in stack.ports.items():
+        if name.startswith("realtime"):
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=5) as r:
+                counts.append(json.load(r)["connections"])
+    return counts
+
+
+def test_an_event_published_via_one_replica_reaches_a_client_of_another(stack: Stack) -> None:
+    with Visitor(stack) as alice, Visitor(stack) as bob:
+        alice.open_board()
+        bob.open_board()
+        with alice.websocket() as alice_ws, bob.websocket() as bob_ws:
+            subscribe(alice_ws)
+            subscribe(bob_ws)
+            # nginx's least_conn put the two open sockets on different replicas.
+            assert sorted(_connections(stack)) == [1, 1]
+            alice_ws.send(json.dumps({"type": "publish", "channel": "board", "event": "typing", "data": {}}))
+            frames = receive(bob_ws, lambda f: f.get("event") == "typing")
+    assert frames[-1]["data"]["visitor"].startswith("visitor-")
+
+
+def test_websocket_from_a_foreign_origin_is_refused(stack: Stack) -> None:
+    with Visitor(stack) as visitor:
+        visitor.open_board()
+        with pytest.raises(InvalidStatus) as refused:
+            visitor.websocket(origin="https://evil.example").close()
+    assert refused.value.response.status_code == 403
+
+
+def test_websocket_without_a_session_is_refused(stack: Stack) -> None:
+    with Visitor(stack) as visitor, pytest.raises(InvalidStatus) as refused:
+        visitor.websocket().close()
+    assert refused.value.response.status_code == 401
+
+
+def test_nginx_refuses_an_oversize_body(stack: Stack) -> None:
+    with Visitor(stack) as visitor:
+        response = visitor.http.post(
+            "/api/messages", content=b"x" * (2 * 1024 * 1024), headers={"Content-Type": "application/json"}
+        )
+    assert response.status_code == 413

@@ -68,7 +68,9 @@ def main() -> int:
     else:
         ok &= run("Dockerfile passes hadolint", [hadolint, "Dockerfile"])
 
-    nginx = shutil.which("nginx") or ("/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else None)
+    nginx = shutil.which("nginx") or (
+        "/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else None
+    )
     if nginx is None:
         ok &= missing("nginx", "apt-get install nginx")
     else:
@@ -81,7 +83,9 @@ def main() -> int:
                 access_log=f"{tmp}/access.log",
                 workdir=Path(tmp),
             )
-            ok &= run("nginx -t accepts the rendered config", [nginx, "-t", "-c", str(conf), "-p", tmp])
+            ok &= run(
+                "nginx -t accepts the rendered config", [nginx, "-t", "-c", str(conf), "-p", tmp]
+            )
 
     return 0 if ok else 1
 

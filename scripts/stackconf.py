@@ -100,7 +100,9 @@ def services(env: t.Mapping[str, str], path: Path = COMPOSE_FILE) -> dict[str, S
         if isinstance(depends, list):
             depends = {dep: "service_started" for dep in depends}
         else:
-            depends = {dep: cond.get("condition", "service_started") for dep, cond in depends.items()}
+            depends = {
+                dep: cond.get("condition", "service_started") for dep, cond in depends.items()
+            }
         health = (spec.get("healthcheck") or {}).get("test")
         out[name] = Service(
             name=name,

@@ -7,6 +7,8 @@ pub/sub exchange and job queue, so nothing leaks between tests.
 
 from __future__ import annotations
 
+import os
+import sys
 import typing as t
 import uuid
 from pathlib import Path
@@ -42,9 +44,8 @@ def make_env_fixture() -> t.Callable[..., dict[str, str]]:
 
 @pytest.fixture
 def app(tmp_path: Path) -> t.Iterator[Erlen]:
-    from web import create_app
-
     import worker.jobs  # noqa: F401  (registers the jobs, as the services do)
+    from web import create_app
 
     app = create_app({"TESTING": True}, env=_make_env(tmp_path))
     upgrade(app)
@@ -74,3 +75,45 @@ def worker(app: Erlen) -> t.Iterator[t.Any]:
 
     yield Drain()
     handle.stop()
+
+
+# -- the real stack (integration and e2e tiers) -------------------------------------------
+
+# The runner (tests/integration/stack.py) and the compose reader (scripts/stackconf.py).
+sys.path.insert(0, str(Path(__file__).resolve().parent / "integration"))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
+
+IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+_running_stack: t.Any = None
+
+
+@pytest.fixture(scope="session")
+def stack() -> t.Iterator[t.Any]:
+    """nginx, web (granian), two realtime replicas and a worker, from docker-compose.yml.
+
+    Needs Postgres and Redis on loopback and nginx. Missing any of them skips the tier
+    with the reason, except under ``CI=true``, where it fails: CI proves every tier.
+    """
+    global _running_stack
+    from stack import missing_services
+    from stack import Stack
+
+    missing = missing_services()
+    if missing:
+        message = "the stack needs " + ", ".join(missing)
+        if IN_CI:
+            pytest.fail(message + " (CI=true: a missing service is a failure)", pytrace=False)
+        pytest.skip("SKIPPED LOUDLY: " + message)
+    with Stack(realtime_replicas=2) as running:
+        _running_stack = running
+        yield running
+        _running_stack = None
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> t.Iterator[None]:
+    """A failing test that used the stack gets each service's log tail in its report."""
+    outcome = yield
+    report = outcome.get_result()
+    if report.failed and _running_stack is not None and "stack" in item.fixturenames:
+        report.sections.append(("stack service logs", _running_stack.logs()))

@@ -26,9 +26,7 @@ def create_app(
     if config:
         app.config.update(config)
     app.config.setdefault("SQLALCHEMY_DATABASE_URI", app.config["DATABASE_URL"])
-    logging.basicConfig(
-        level=app.config["LOG_LEVEL"], format="%(levelname)s %(name)s: %(message)s"
-    )
+    logging.basicConfig(level=app.config["LOG_LEVEL"], format="%(levelname)s %(name)s: %(message)s")
 
     from .extensions import init_extensions
 

@@ -76,7 +76,10 @@ def from_env(instance_path: str, env: t.Mapping[str, str] | None = None) -> dict
     redis_url = _url(env, "REDIS_URL", "memory://", ("redis", "rediss", "memory"))
     broker_url = _url(env, "BROKER_URL", "memory://", ("redis", "rediss", "memory"))
     database_url = _url(
-        env, "DATABASE_URL", f"sqlite:///{instance / 'erlen.db'}", ("postgresql", "postgres", "sqlite")
+        env,
+        "DATABASE_URL",
+        f"sqlite:///{instance / 'erlen.db'}",
+        ("postgresql", "postgres", "sqlite"),
     )
     # No external services configured means embedded mode: everything in one process.
     embedded = redis_url.startswith("memory:") and broker_url.startswith("memory:")

@@ -57,11 +57,10 @@ def main(argv: list[str] | None = None) -> int:
 
 def start_embedded_services(app: object, host: str, realtime_port: int) -> None:
     """Migrate the SQLite database, then start the realtime server and a job worker."""
+    import worker.jobs  # noqa: F401  (registers the actors)
     from erlen.ext.migrate import upgrade
     from realtime import create_server
     from web.extensions import jobs
-
-    import worker.jobs  # noqa: F401  (registers the actors)
 
     upgrade(app)  # type: ignore[arg-type]
     server = create_server(app)  # type: ignore[arg-type]

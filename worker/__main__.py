@@ -10,9 +10,8 @@ from web.extensions import jobs
 
 
 def _create_app() -> Erlen:
-    from web import create_app
-
     import worker.jobs  # noqa: F401  (registers the actors)
+    from web import create_app
 
     return create_app()
 

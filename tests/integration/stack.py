@@ -216,9 +216,7 @@ class Stack:
         self._spawn(
             "web",
             self._argv(web.command),
-            self.service_env(
-                web, GRANIAN_HOST="127.0.0.1", GRANIAN_PORT=str(self.ports["web"])
-            ),
+            self.service_env(web, GRANIAN_HOST="127.0.0.1", GRANIAN_PORT=str(self.ports["web"])),
         )
         realtime = services["realtime"]
         for i in range(self.realtime_replicas):
@@ -267,7 +265,9 @@ class Stack:
             code = process.popen.wait(timeout)
         except subprocess.TimeoutExpired:
             process.stop()
-            raise StackError(f"{name} did not finish in {timeout}s:\n{process.log_tail()}") from None
+            raise StackError(
+                f"{name} did not finish in {timeout}s:\n{process.log_tail()}"
+            ) from None
         if code != 0:
             raise StackError(f"{name} exited with {code}:\n{process.log_tail()}")
 
@@ -279,7 +279,9 @@ class Stack:
         assert service.healthcheck and service.healthcheck[0] == "CMD", service.healthcheck
         check = service.healthcheck[1:]
         for compose_port, port in port_map.items():
-            check = [part.replace(f"127.0.0.1:{compose_port}", f"127.0.0.1:{port}") for part in check]
+            check = [
+                part.replace(f"127.0.0.1:{compose_port}", f"127.0.0.1:{port}") for part in check
+            ]
         argv = self._argv(check)
         deadline = time.monotonic() + timeout
         last = ""
@@ -330,10 +332,14 @@ class Stack:
         """Each service's log tail, for a failing test's report."""
         parts = []
         for name, process in self.processes.items():
-            parts.append(f"----- {name} ({' '.join(process.argv[:3])} ...) -----\n{process.log_tail()}")
+            parts.append(
+                f"----- {name} ({' '.join(process.argv[:3])} ...) -----\n{process.log_tail()}"
+            )
         error_log = self.workdir / "nginx" / "error.log"
         if error_log.exists():
-            parts.append(f"----- nginx error.log -----\n{error_log.read_text(errors='replace')[-3000:]}")
+            parts.append(
+                f"----- nginx error.log -----\n{error_log.read_text(errors='replace')[-3000:]}"
+            )
         return "\n".join(parts)
 
     def _admin_connection(self) -> t.Any:

@@ -9,11 +9,10 @@ import urllib.request
 
 import httpx
 import pytest
+from stack import Stack
 from websockets.exceptions import InvalidStatus
 from websockets.sync.client import ClientConnection
 from websockets.sync.client import connect
-
-from stack import Stack
 
 
 class Visitor:
@@ -44,7 +43,9 @@ class Visitor:
         )
 
 
-def receive(ws: ClientConnection, until: t.Callable[[dict[str, t.Any]], bool], timeout: float = 15) -> list[dict[str, t.Any]]:
+def receive(
+    ws: ClientConnection, until: t.Callable[[dict[str, t.Any]], bool], timeout: float = 15
+) -> list[dict[str, t.Any]]:
     """Frames received until one matches ``until`` (included)."""
     frames = []
     deadline = time.monotonic() + timeout
@@ -84,7 +85,10 @@ def test_static_files_are_served_by_nginx(stack: Stack) -> None:
         response = visitor.http.get("/static/board.js")
     assert response.status_code == 200
     assert "WebSocket" in response.text
-    assert response.headers["Cache-Control"] == "public, max-age=3600" or "public" in response.headers["Cache-Control"]
+    assert (
+        response.headers["Cache-Control"] == "public, max-age=3600"
+        or "public" in response.headers["Cache-Control"]
+    )
     web_log = stack.processes["web"].log_path.read_text()
     assert "/static/board.js" not in web_log
 
@@ -140,7 +144,9 @@ def test_an_event_published_via_one_replica_reaches_a_client_of_another(stack: S
             subscribe(bob_ws)
             # nginx's least_conn put the two open sockets on different replicas.
             assert sorted(_connections(stack)) == [1, 1]
-            alice_ws.send(json.dumps({"type": "publish", "channel": "board", "event": "typing", "data": {}}))
+            alice_ws.send(
+                json.dumps({"type": "publish", "channel": "board", "event": "typing", "data": {}})
+            )
             frames = receive(bob_ws, lambda f: f.get("event") == "typing")
     assert frames[-1]["data"]["visitor"].startswith("visitor-")
 
@@ -162,6 +168,8 @@ def test_websocket_without_a_session_is_refused(stack: Stack) -> None:
 def test_nginx_refuses_an_oversize_body(stack: Stack) -> None:
     with Visitor(stack) as visitor:
         response = visitor.http.post(
-            "/api/messages", content=b"x" * (2 * 1024 * 1024), headers={"Content-Type": "application/json"}
+            "/api/messages",
+            content=b"x" * (2 * 1024 * 1024),
+            headers={"Content-Type": "application/json"},
         )
     assert response.status_code == 413

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import UTC
 from datetime import datetime
+from datetime import UTC
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -36,7 +36,9 @@ def post_message(*, session: Session, author: str, body: str) -> Message:
     return message
 
 
-def list_messages(*, session: Session, limit: int = 50, before_id: int | None = None) -> list[Message]:
+def list_messages(
+    *, session: Session, limit: int = 50, before_id: int | None = None
+) -> list[Message]:
     """The newest messages first; ``before_id`` pages backwards."""
     if not 1 <= limit <= MAX_PAGE:
         raise ValidationError(f"limit must be between 1 and {MAX_PAGE}, got {limit}.")

@@ -1,0 +1,65 @@
+"""Two real browsers on the board, through nginx: posts and typing arrive live."""
+
+from __future__ import annotations
+
+import typing as t
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import expect
+from playwright.sync_api import Page
+
+
+@pytest.fixture
+def pages(browser: t.Any, stack: t.Any, tmp_path: Path) -> t.Iterator[tuple[Page, Page]]:
+    contexts = [browser.new_context(base_url=stack.base_url) for _ in range(2)]
+    opened = [context.new_page() for context in contexts]
+    errors: list[str] = []
+    for page in opened:
+        page.on("pageerror", lambda error: errors.append(str(error)))
+    yield opened[0], opened[1]
+    for index, page in enumerate(opened):
+        page.screenshot(path=str(tmp_path / f"browser-{index}.png"))
+    for context in contexts:
+        context.close()
+    assert errors == [], f"JavaScript errors on the page: {errors}"
+
+
+def test_a_message_posted_in_one_browser_appears_processed_in_the_other(
+    pages: tuple[Page, Page],
+) -> None:
+    alice, bob = pages
+    for page in pages:
+        page.goto("/")
+        expect(page.locator("#live")).to_have_text("live", timeout=15_000)
+
+    alice.fill("#body", "hello from a real browser")
+    alice.click("button[type=submit]")
+
+    for page in pages:
+        item = page.locator("#messages li", has_text="hello from a real browser")
+        expect(item).to_be_visible(timeout=15_000)
+        expect(item.locator(".words")).to_have_text("5 words", timeout=15_000)
+    expect(alice.locator("#body")).to_have_value("")
+
+
+def test_typing_in_one_browser_shows_in_the_other(pages: tuple[Page, Page]) -> None:
+    alice, bob = pages
+    for page in pages:
+        page.goto("/")
+        expect(page.locator("#live")).to_have_text("live", timeout=15_000)
+    alice_name = alice.locator("#me").inner_text()
+    alice.type("#body", "hi")
+    expect(bob.locator("#typing")).to_have_text(f"{alice_name} is typing…", timeout=10_000)
+
+
+def test_the_board_still_works_without_javascript(browser: t.Any, stack: t.Any) -> None:
+    context = browser.new_context(base_url=stack.base_url, java_script_enabled=False)
+    page = context.new_page()
+    try:
+        page.goto("/")
+        page.fill("#body", "posted without javascript")
+        page.click("button[type=submit]")
+        expect(page.locator("#messages li", has_text="posted without javascript")).to_be_visible()
+    finally:
+        context.close()

@@ -1,0 +1,101 @@
+"""`make dev` as a user runs it: one process, no services, the whole round trip works.
+
+Starts the real command (reloader and debugger included) with its own instance folder,
+then loads the page, opens the websocket, posts a message and waits for the worker's event.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+from websockets.sync.client import connect
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture
+def dev_server(tmp_path: Path) -> tuple[str, str, Path]:
+    port, realtime_port = _free_port(), _free_port()
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if key not in {"DATABASE_URL", "REDIS_URL", "BROKER_URL", "SECRET_KEY", "REALTIME_URL"}
+    }
+    env["INSTANCE_PATH"] = str(tmp_path / "instance")
+    log = tmp_path / "dev.log"
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            ["make", "dev", f"DEV_ARGS=--port {port} --realtime-port {realtime_port}"],
+            cwd=ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            if process.poll() is not None:
+                raise AssertionError(f"make dev exited:\n{log.read_text()}")
+            try:
+                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline:
+                raise AssertionError(f"make dev did not answer in 60 s:\n{log.read_text()}")
+            time.sleep(0.3)
+        yield base, f"ws://127.0.0.1:{realtime_port}/ws", log
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(15)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait(5)
+
+
+def test_make_dev_serves_the_page_the_websocket_and_a_job_round_trip(
+    dev_server: tuple[str, str, Path], tmp_path: Path
+) -> None:
+    base, ws_url, log = dev_server
+    with httpx.Client(base_url=base, timeout=10) as http:
+        page = http.get("/")
+        assert page.status_code == 200
+        assert f'data-realtime-url=":{ws_url.rsplit(":", 1)[1]}' in page.text
+        cookie = "; ".join(f"{k}={v}" for k, v in http.cookies.items())
+
+        with connect(ws_url, additional_headers={"Cookie": cookie}, origin=base) as ws:  # type: ignore[arg-type]
+            ws.send(json.dumps({"type": "subscribe", "channel": "board"}))
+            seen: list[dict[str, object]] = []
+            while not any(f.get("type") == "subscribed" for f in seen):
+                seen.append(json.loads(ws.recv(timeout=10)))
+
+            created = http.post("/api/messages", json={"body": "embedded mode works"})
+            assert created.status_code == 201, created.text
+            message_id = created.json()["id"]
+            deadline = time.monotonic() + 20
+            while True:
+                frame = json.loads(ws.recv(timeout=max(0.1, deadline - time.monotonic())))
+                if frame.get("event") == "message.processed" and frame["data"]["id"] == message_id:
+                    break
+    assert frame["data"]["word_count"] == 3, log.read_text()
+    # Embedded mode keeps its data under the instance folder, never in the repository.
+    assert (tmp_path / "instance" / "erlen.db").exists()
+    assert (tmp_path / "instance" / "secret_key").exists()
+    assert "Debugger is active" in log.read_text()

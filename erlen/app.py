@@ -6,6 +6,7 @@ import collections.abc as cabc
 import os
 import sys
 import typing as t
+import warnings
 import weakref
 from datetime import timedelta
 from inspect import iscoroutinefunction
@@ -71,6 +72,9 @@ T_teardown = t.TypeVar("T_teardown", bound=ft.TeardownCallable)
 T_template_filter = t.TypeVar("T_template_filter", bound=ft.TemplateFilterCallable)
 T_template_global = t.TypeVar("T_template_global", bound=ft.TemplateGlobalCallable)
 T_template_test = t.TypeVar("T_template_test", bound=ft.TemplateTestCallable)
+
+# A cached binding: the adapter for a host, the validated host, warnings binding gave.
+_BoundHost = tuple[MapAdapter, str, tuple[warnings.WarningMessage, ...]]
 
 # Host headers are client-controlled, so the URL adapter cache is bounded.
 _ADAPTER_CACHE_SIZE = 128
@@ -182,7 +186,7 @@ class Erlen(App):
         #: The app's ``click`` command group; ``erlen <command>`` finds commands here.
         self.cli: cli.AppGroup = cli.AppGroup()
         self.cli.name = self.name
-        self._adapter_cache: dict[tuple[t.Any, ...], tuple[MapAdapter, str]] = {}
+        self._adapter_cache: dict[tuple[t.Any, ...], _BoundHost] = {}
         # Templates see ``g``, ``request`` and ``session`` through this processor.
         self.template_context_processors[None].append(_default_template_ctx_processor)
 
@@ -407,6 +411,9 @@ class Erlen(App):
             if trusted_hosts is not None:
                 request.trusted_hosts = trusted_hosts
             request.host = cached[1]
+            # Binding warns when the host doesn't match SERVER_NAME; so does every hit.
+            for warning in cached[2]:
+                warnings.warn(warning.message, warning.category, stacklevel=3)
 
         base = cached[0]
         path_info = environ.get("PATH_INFO")
@@ -426,7 +433,7 @@ class Erlen(App):
         request: Request,
         environ: WSGIEnvironment,
         trusted_hosts: list[str] | None,
-    ) -> tuple[MapAdapter, str]:
+    ) -> _BoundHost:
         if trusted_hosts is not None:
             request.trusted_hosts = trusted_hosts
         # Validate the host (raises 400 for an untrusted one) before binding to it.
@@ -445,10 +452,15 @@ class Erlen(App):
         elif not self.subdomain_matching:
             # Without subdomain matching, every request is on the default subdomain.
             subdomain = self.url_map.default_subdomain or ""
-        adapter = self.url_map.bind_to_environ(
-            environ, server_name=server_name, subdomain=subdomain
-        )
-        return adapter, host
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            adapter = self.url_map.bind_to_environ(
+                environ, server_name=server_name, subdomain=subdomain
+            )
+        # Re-issued now and on every cache hit, so each request warns as werkzeug would.
+        for warning in caught:
+            warnings.warn(warning.message, warning.category, stacklevel=4)
+        return adapter, host, tuple(caught)
 
     def raise_routing_exception(self, request: Request) -> t.NoReturn:
         """Raise the routing error; in debug, explain a redirect that would drop form data."""
@@ -647,9 +659,15 @@ class Erlen(App):
                 status = headers = None
             elif isinstance(rv, (dict, list)):
                 rv = self.json.response(rv)
-            elif isinstance(rv, HTTPException) and type(rv).__call__ is _http_exception_call:
-                # An error used as the response: take its response object directly rather
-                # than running it as a WSGI app and re-parsing what it wrote.
+            elif (
+                isinstance(rv, HTTPException)
+                and rv.response is None
+                and type(rv).__call__ is _http_exception_call
+            ):
+                # An error used as the response: build its response directly rather than
+                # running it as a WSGI app and re-parsing what it wrote. Not for an error
+                # carrying its own response (abort(response)): that object may be shared
+                # between requests, so it gets copied through the WSGI path as in Flask.
                 rv = response_class.force_type(rv.get_response(_cv_request.get().request.environ))
             elif isinstance(rv, BaseResponse) or callable(rv):
                 try:

@@ -78,7 +78,10 @@ class _AppCtxGlobals:
         return object.__repr__(self)
 
 
-def after_this_request(f: ft.AfterRequestCallable[t.Any]) -> ft.AfterRequestCallable[t.Any]:
+T_after_request = t.TypeVar("T_after_request", bound=ft.AfterRequestCallable[t.Any])
+
+
+def after_this_request(f: T_after_request) -> T_after_request:
     """Run ``f(response)`` after the current request only; it returns the response."""
     ctx = _cv_request.get(None)
     if ctx is None:

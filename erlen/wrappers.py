@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import typing as t
+from urllib.parse import parse_qsl
 
 from werkzeug.datastructures import Headers
+from werkzeug.datastructures import MultiDict
 from werkzeug.exceptions import BadRequest
 from werkzeug.exceptions import HTTPException
+from werkzeug.utils import cached_property
 from werkzeug.utils import get_content_type
 from werkzeug.wrappers import Request as RequestBase
 from werkzeug.wrappers import Response as ResponseBase
@@ -124,6 +127,38 @@ class Request(RequestBase):
 
             attach_enctype_error_multidict(self)
 
+    @cached_property
+    def args(self) -> MultiDict[str, str]:
+        """The parsed query string.
+
+        Like werkzeug's, except that raw bytes that aren't UTF-8 (which some servers pass
+        through) become U+FFFD instead of raising, so a mangled URL is never a 500.
+        """
+        return self.parameter_storage_class(
+            parse_qsl(
+                self.query_string.decode("utf-8", "replace"),
+                keep_blank_values=True,
+                errors="werkzeug.url_quote",
+            )
+        )
+
+    def get_json(
+        self, force: bool = False, silent: bool = False, cache: bool = True
+    ) -> t.Any:
+        """Parse the body as JSON; see werkzeug's ``get_json``.
+
+        A document nested deeper than the parser's recursion limit is a 400 like any
+        other invalid JSON, not a ``RecursionError``.
+        """
+        try:
+            return super().get_json(force=force, silent=silent, cache=cache)
+        except RecursionError:
+            if silent:
+                return None
+            return self.on_json_loading_failed(
+                ValueError("The JSON document is nested too deeply.")
+            )
+
     def on_json_loading_failed(self, e: ValueError | None) -> t.Any:
         """Raise 400 for a body that isn't JSON; the parser's detail only in debug mode."""
         try:
@@ -166,6 +201,7 @@ class Response(ResponseBase):
             and _HEADERS_HAVE_LIST
             and self.default_status == 200
             and self.automatically_set_content_length
+            and type(self).set_data is _base_set_data
         ):
             kind = type(response)
             if kind is str or kind is bytes:
@@ -197,6 +233,9 @@ class Response(ResponseBase):
             and self._status_code != 204
             and cls.get_wsgi_response is _base_get_wsgi_response
             and cls.get_wsgi_headers is _base_get_wsgi_headers
+            and cls.get_app_iter is _base_get_app_iter
+            and cls.iter_encoded is _base_iter_encoded
+            and cls.close is _base_close
             and _HEADERS_HAVE_LIST
             and environ["REQUEST_METHOD"] != "HEAD"
         ):
@@ -243,3 +282,7 @@ def _content_type_for(mimetype: str | None) -> str | None:
 
 _base_get_wsgi_response = ResponseBase.get_wsgi_response
 _base_get_wsgi_headers = ResponseBase.get_wsgi_headers
+_base_get_app_iter = ResponseBase.get_app_iter
+_base_iter_encoded = ResponseBase.iter_encoded
+_base_close = ResponseBase.close
+_base_set_data = ResponseBase.set_data

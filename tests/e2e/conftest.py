@@ -40,7 +40,9 @@ def chromium_path() -> str | None:
     return None
 
 
-@pytest.fixture(scope="session")
+# Module scope: Playwright's sync API keeps an event loop running in the main thread while
+# it is open, which would break asyncio.run() in tests collected after this tier.
+@pytest.fixture(scope="module")
 def browser() -> t.Iterator[t.Any]:
     path = chromium_path()
     if path is None:

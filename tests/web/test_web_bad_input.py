@@ -45,8 +45,12 @@ def test_oversize_body_is_413(client: FlaskClient) -> None:
 
 @pytest.mark.parametrize(
     ("query", "fragment"),
-    [("limit=abc", "limit must be an integer"), ("limit=1000", "between 1 and 100"),
-     ("before=x", "before must be an integer"), ("limit=0", "between 1 and 100")],
+    [
+        ("limit=abc", "limit must be an integer"),
+        ("limit=1000", "between 1 and 100"),
+        ("before=x", "before must be an integer"),
+        ("limit=0", "between 1 and 100"),
+    ],
 )
 def test_bad_list_arguments_are_422(client: FlaskClient, query: str, fragment: str) -> None:
     response = client.get(f"/api/messages?{query}")

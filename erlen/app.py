@@ -79,6 +79,11 @@ _BoundHost = tuple[MapAdapter, str, tuple[warnings.WarningMessage, ...]]
 # Host headers are client-controlled, so the URL adapter cache is bounded.
 _ADAPTER_CACHE_SIZE = 128
 _http_exception_call = HTTPException.__call__
+_http_exception_get_response = HTTPException.get_response
+_http_exception_get_body = HTTPException.get_body
+_http_exception_get_headers = HTTPException.get_headers
+# Distinct error pages remembered; descriptions can vary per call, so this is bounded.
+_ERROR_PAGE_CACHE_SIZE = 64
 # Characters left unquoted in a URL fragment built by ``url_for(_anchor=...)``.
 _ANCHOR_SAFE = "%!#$&'()*+,/:;=?@"
 
@@ -187,6 +192,10 @@ class Erlen(App):
         self.cli: cli.AppGroup = cli.AppGroup()
         self.cli.name = self.name
         self._adapter_cache: dict[tuple[t.Any, ...], _BoundHost] = {}
+        self._error_pages: dict[tuple[t.Any, ...], bytes] = {}
+        # view function -> the callable that runs it from sync code (see dispatch_request);
+        # as many entries as the app has view functions.
+        self._sync_views: dict[t.Callable[..., t.Any], t.Callable[..., t.Any]] = {}
         # Templates see ``g``, ``request`` and ``session`` through this processor.
         self.template_context_processors[None].append(_default_template_ctx_processor)
 
@@ -551,8 +560,15 @@ class Erlen(App):
         rule: Rule = req.url_rule  # type: ignore[assignment]
         if req.method == "OPTIONS" and getattr(rule, "provide_automatic_options", False):
             return self.make_default_options_response()
-        view = self.ensure_sync(self.view_functions[rule.endpoint])
-        return view(**req.view_args)  # type: ignore[arg-type, no-any-return]
+        view = self.view_functions[rule.endpoint]
+        if type(self).ensure_sync is Erlen.ensure_sync:
+            # Whether a view is a coroutine function never changes: look it up once.
+            sync_view = self._sync_views.get(view)
+            if sync_view is None:
+                sync_view = self._sync_views[view] = self.ensure_sync(view)
+        else:
+            sync_view = self.ensure_sync(view)
+        return sync_view(**req.view_args)  # type: ignore[arg-type, no-any-return]
 
     def full_dispatch_request(self) -> Response:
         """Run the before hooks, the view and error handling, then finalize the response."""
@@ -668,7 +684,7 @@ class Erlen(App):
                 # running it as a WSGI app and re-parsing what it wrote. Not for an error
                 # carrying its own response (abort(response)): that object may be shared
                 # between requests, so it gets copied through the WSGI path as in Flask.
-                rv = response_class.force_type(rv.get_response(_cv_request.get().request.environ))
+                rv = self._error_response(rv)
             elif isinstance(rv, BaseResponse) or callable(rv):
                 try:
                     rv = response_class.force_type(
@@ -700,6 +716,31 @@ class Erlen(App):
                 response.status_code = status
         if headers:
             response.headers.update(headers)
+        return response
+
+    def _error_response(self, error: HTTPException) -> Response:
+        """The response werkzeug would build for ``error``, with its page memoised.
+
+        An error's page depends only on its class, code and description unless the class
+        customises it, and 404s come in floods (scanners), so the rendered page is kept
+        (a bounded number of them) rather than escaped and formatted every time.
+        """
+        environ = _cv_request.get().request.environ
+        cls = type(error)
+        if (
+            cls.get_response is not _http_exception_get_response
+            or cls.get_body is not _http_exception_get_body
+            or cls.get_headers is not _http_exception_get_headers
+        ):
+            return self.response_class.force_type(error.get_response(environ))  # type: ignore[return-value]
+        key = (cls, error.code, error.description)
+        page = self._error_pages.get(key)
+        if page is None:
+            page = error.get_body(environ).encode()
+            if len(self._error_pages) < _ERROR_PAGE_CACHE_SIZE:
+                self._error_pages[key] = page
+        response = self.response_class(page, mimetype="text/html")
+        response.status_code = error.code  # type: ignore[assignment]
         return response
 
     def preprocess_request(self) -> ft.ResponseReturnValue | None:

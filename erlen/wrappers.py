@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import typing as t
+from io import BytesIO
 from urllib.parse import parse_qsl
 
 from werkzeug.datastructures import Headers
 from werkzeug.datastructures import MultiDict
 from werkzeug.exceptions import BadRequest
+from werkzeug.exceptions import ClientDisconnected
 from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.utils import cached_property
 from werkzeug.utils import get_content_type
 from werkzeug.wrappers import Request as RequestBase
 from werkzeug.wrappers import Response as ResponseBase
+from werkzeug.wsgi import LimitedStream
 
 from . import json
 from .globals import _cv_app
@@ -132,8 +136,18 @@ class Request(RequestBase):
         """The parsed query string.
 
         Like werkzeug's, except that raw bytes that aren't UTF-8 (which some servers pass
-        through) become U+FFFD instead of raising, so a mangled URL is never a 500.
+        through) become U+FFFD instead of raising, so a mangled URL is never a 500. A
+        plain ASCII query without escapes (``?page=2&sort=name``, the usual case) is
+        split directly: there is nothing to unquote, and the result is the same.
         """
+        raw = self.query_string
+        if raw.isascii() and b"%" not in raw and b"+" not in raw:
+            pairs = []
+            for field in raw.decode("ascii").split("&"):
+                if field:
+                    name, _, value = field.partition("=")
+                    pairs.append((name, value))
+            return self.parameter_storage_class(pairs)
         return self.parameter_storage_class(
             parse_qsl(
                 self.query_string.decode("utf-8", "replace"),
@@ -142,9 +156,54 @@ class Request(RequestBase):
             )
         )
 
-    def get_json(
-        self, force: bool = False, silent: bool = False, cache: bool = True
-    ) -> t.Any:
+    @t.overload
+    def get_data(
+        self,
+        cache: bool = True,
+        as_text: t.Literal[False] = False,
+        parse_form_data: bool = False,
+    ) -> bytes: ...
+    @t.overload
+    def get_data(
+        self, cache: bool = True, as_text: t.Literal[True] = ..., parse_form_data: bool = False
+    ) -> str: ...
+    def get_data(
+        self, cache: bool = True, as_text: bool = False, parse_form_data: bool = False
+    ) -> bytes | str:
+        """The body as bytes (or text); see werkzeug's ``get_data``.
+
+        The common case, a body with a ``Content-Length`` within the limit read once and
+        cached, is read from ``wsgi.input`` directly instead of through a size-limiting
+        stream wrapper: the length is known and checked, so the wrapper adds nothing.
+        Everything else (no length, a server-terminated stream, a stream already in use,
+        form parsing) takes werkzeug's path.
+        """
+        if (
+            cache
+            and not parse_form_data
+            and "_cached_data" not in self.__dict__
+            and "stream" not in self.__dict__
+            and not self.shallow
+            and not self.environ.get("wsgi.input_terminated")
+            and "HTTP_TRANSFER_ENCODING" not in self.environ
+        ):
+            # Read the header from the environ: the same value werkzeug's content_length
+            # gives when there is no Transfer-Encoding, without a headers lookup.
+            raw_length = self.environ.get("CONTENT_LENGTH")
+            if raw_length and raw_length.isascii() and raw_length.isdigit():
+                length = int(raw_length)
+                limit = self.max_content_length
+                if limit is not None and length > limit:
+                    raise RequestEntityTooLarge()
+                data = self.environ["wsgi.input"].read(length) if length else b""
+                if len(data) < length:
+                    raise ClientDisconnected()
+                self._cached_data = data
+                # What werkzeug leaves behind after reading: an exhausted stream.
+                self.__dict__["stream"] = LimitedStream(BytesIO(), 0)
+        return super().get_data(cache, as_text, parse_form_data)  # type: ignore[call-overload, no-any-return]
+
+    def get_json(self, force: bool = False, silent: bool = False, cache: bool = True) -> t.Any:
         """Parse the body as JSON; see werkzeug's ``get_json``.
 
         A document nested deeper than the parser's recursion limit is a 400 like any
@@ -175,9 +234,10 @@ class Response(ResponseBase):
 
     Behaves exactly like werkzeug's response. Two shortcuts make the common case cheap: a
     response built from just a body (as a view returning a string gets) fills its two
-    headers directly, and a buffered 2xx response hands its body list straight to the
-    server instead of wrapping it in a closing iterator. Anything unusual (a custom
-    subclass hook, close callbacks, streaming, ``HEAD``, redirects) takes werkzeug's path.
+    headers directly, and a buffered response that has a body (not 1xx, 204 or 304) hands
+    its body list straight to the server instead of wrapping it in a closing iterator.
+    Anything unusual (a custom subclass hook, close callbacks, streaming, ``HEAD``,
+    redirects) takes werkzeug's path.
     """
 
     default_mimetype: str | None = "text/html"
@@ -229,8 +289,8 @@ class Response(ResponseBase):
             type(body) is list
             and not self._on_close
             and not self.direct_passthrough
-            and 200 <= self._status_code < 300
-            and self._status_code != 204
+            and self._status_code >= 200
+            and self._status_code not in (204, 304)
             and cls.get_wsgi_response is _base_get_wsgi_response
             and cls.get_wsgi_headers is _base_get_wsgi_headers
             and cls.get_app_iter is _base_get_app_iter

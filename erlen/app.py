@@ -32,6 +32,7 @@ from werkzeug.wrappers import Response as BaseResponse
 from . import cli
 from . import typing as ft
 from .ctx import _AppCtxGlobals
+from .ctx import _wsgi_str
 from .ctx import AppContext
 from .ctx import RequestContext
 from .globals import _cv_app
@@ -86,13 +87,6 @@ _http_exception_get_headers = HTTPException.get_headers
 _ERROR_PAGE_CACHE_SIZE = 64
 # Characters left unquoted in a URL fragment built by ``url_for(_anchor=...)``.
 _ANCHOR_SAFE = "%!#$&'()*+,/:;=?@"
-
-
-def _wsgi_str(value: str | None) -> str | None:
-    """Decode a WSGI "bytes as latin-1" string to text, as werkzeug does."""
-    if value is None:
-        return None
-    return value.encode("latin1").decode(errors="replace")
 
 
 class Erlen(App):
@@ -193,9 +187,9 @@ class Erlen(App):
         self.cli.name = self.name
         self._adapter_cache: dict[tuple[t.Any, ...], _BoundHost] = {}
         self._error_pages: dict[tuple[t.Any, ...], bytes] = {}
-        # view function -> the callable that runs it from sync code (see dispatch_request);
-        # as many entries as the app has view functions.
-        self._sync_views: dict[t.Callable[..., t.Any], t.Callable[..., t.Any]] = {}
+        # view or hook -> the callable that runs it from sync code (see _sync); as many
+        # entries as the app has views and hooks.
+        self._sync_funcs: dict[t.Callable[..., t.Any], t.Callable[..., t.Any]] = {}
         # Templates see ``g``, ``request`` and ``session`` through this processor.
         self.template_context_processors[None].append(_default_template_ctx_processor)
 
@@ -211,6 +205,12 @@ class Erlen(App):
                 host=static_host,
                 view_func=lambda **kw: self_ref().send_static_file(**kw),  # type: ignore[union-attr]
             )
+
+    @property
+    def _default_url_adapter(self) -> bool:
+        # With erlen's own create_url_adapter, request contexts share the host-bound
+        # adapter and make their own only when asked (see RequestContext.url_adapter).
+        return type(self).create_url_adapter is Erlen.create_url_adapter
 
     @property
     def _lazy_session(self) -> bool:
@@ -291,7 +291,7 @@ class Erlen(App):
         for name in names:
             if name in processors:
                 for func in processors[name]:
-                    context.update(self.ensure_sync(func)())
+                    context.update(self._sync(func)())
         context.update(original)
 
     def make_shell_context(self) -> dict[str, t.Any]:
@@ -393,6 +393,16 @@ class Erlen(App):
                 url_scheme=config["PREFERRED_URL_SCHEME"],
             )
 
+        return self._request_adapter(self._host_adapter(request), request.environ)
+
+    def _host_adapter(self, request: Request) -> MapAdapter:
+        """The adapter bound to the request's host, from the cache when possible.
+
+        Validates the host against ``TRUSTED_HOSTS`` first (an untrusted one raises 400);
+        its ``path_info`` and method are whatever request bound it first, so use it only
+        with explicit ones (:meth:`_request_adapter` makes a request's own).
+        """
+        config = self.config
         environ = request.environ
         trusted_hosts = config["TRUSTED_HOSTS"]
         url_map = self.url_map
@@ -422,12 +432,14 @@ class Erlen(App):
             request.host = cached[1]
             # Binding warns when the host doesn't match SERVER_NAME; so does every hit.
             for warning in cached[2]:
-                warnings.warn(warning.message, warning.category, stacklevel=3)
+                warnings.warn(warning.message, warning.category, stacklevel=4)
+        return cached[0]
 
-        base = cached[0]
+    def _request_adapter(self, base: MapAdapter, environ: WSGIEnvironment) -> MapAdapter:
+        """An adapter like ``base`` for this request's own path, method and query."""
         path_info = environ.get("PATH_INFO")
         return MapAdapter(
-            url_map,
+            self.url_map,
             base.server_name,
             base.script_name,
             base.subdomain,
@@ -560,15 +572,8 @@ class Erlen(App):
         rule: Rule = req.url_rule  # type: ignore[assignment]
         if req.method == "OPTIONS" and getattr(rule, "provide_automatic_options", False):
             return self.make_default_options_response()
-        view = self.view_functions[rule.endpoint]
-        if type(self).ensure_sync is Erlen.ensure_sync:
-            # Whether a view is a coroutine function never changes: look it up once.
-            sync_view = self._sync_views.get(view)
-            if sync_view is None:
-                sync_view = self._sync_views[view] = self.ensure_sync(view)
-        else:
-            sync_view = self.ensure_sync(view)
-        return sync_view(**req.view_args)  # type: ignore[arg-type, no-any-return]
+        view = self._sync(self.view_functions[rule.endpoint])
+        return view(**req.view_args)  # type: ignore[arg-type, no-any-return]
 
     def full_dispatch_request(self) -> Response:
         """Run the before hooks, the view and error handling, then finalize the response."""
@@ -611,6 +616,17 @@ class Erlen(App):
         rv = self.response_class()
         rv.allow.update(methods)
         return rv
+
+    def _sync(self, func: t.Callable[..., t.Any]) -> t.Callable[..., t.Any]:
+        """:meth:`ensure_sync`, remembered per function for the views and hooks run on
+        every request (whether a function is a coroutine function never changes). A
+        subclass's own ``ensure_sync`` is called every time, as it may decide per call."""
+        if type(self).ensure_sync is not Erlen.ensure_sync:
+            return self.ensure_sync(func)
+        sync = self._sync_funcs.get(func)
+        if sync is None:
+            sync = self._sync_funcs[func] = self.ensure_sync(func)
+        return sync
 
     def ensure_sync(self, func: t.Callable[..., t.Any]) -> t.Callable[..., t.Any]:
         """Return ``func`` callable from sync code: coroutine functions are wrapped."""
@@ -764,7 +780,7 @@ class Erlen(App):
             for name in names:
                 if name in before_funcs:
                     for before_func in before_funcs[name]:
-                        rv = self.ensure_sync(before_func)()
+                        rv = self._sync(before_func)()
                         if rv is not None:
                             return rv  # type: ignore[no-any-return]
         return None
@@ -773,7 +789,7 @@ class Erlen(App):
         """Run ``after_this_request`` and ``after_request`` functions, then save the session."""
         ctx = _cv_request.get()
         for func in ctx._after_request_functions:
-            response = self.ensure_sync(func)(response)
+            response = self.ensure_sync(func)(response)  # per-request functions: not cached
 
         after_funcs = self.after_request_funcs
         if after_funcs:
@@ -781,7 +797,7 @@ class Erlen(App):
             for name in chain(blueprints, (None,)) if blueprints else (None,):
                 if name in after_funcs:
                     for func in reversed(after_funcs[name]):
-                        response = self.ensure_sync(func)(response)
+                        response = self._sync(func)(response)
 
         self._save_session(ctx, response)
         return response
@@ -815,7 +831,7 @@ class Erlen(App):
             for name in chain(blueprints, (None,)) if blueprints else (None,):
                 if name in teardown_funcs:
                     for func in reversed(teardown_funcs[name]):
-                        self.ensure_sync(func)(exc)
+                        self._sync(func)(exc)
         if request_tearing_down.receivers:
             request_tearing_down.send(self, _async_wrapper=self.ensure_sync, exc=exc)
 
@@ -827,7 +843,7 @@ class Erlen(App):
         if exc is _sentinel:
             exc = sys.exc_info()[1]
         for func in reversed(self.teardown_appcontext_funcs):
-            self.ensure_sync(func)(exc)
+            self._sync(func)(exc)
         if appcontext_tearing_down.receivers:
             appcontext_tearing_down.send(self, _async_wrapper=self.ensure_sync, exc=exc)
 

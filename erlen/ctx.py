@@ -30,6 +30,14 @@ if t.TYPE_CHECKING:  # pragma: no cover
     from .wrappers import Request
 
 _sentinel = object()
+_unset = object()
+
+
+def _wsgi_str(value: str | None) -> str | None:
+    """Decode a WSGI "bytes as latin-1" string to text, as werkzeug does."""
+    if value is None:
+        return None
+    return value.encode("latin1").decode(errors="replace")
 
 
 class _AppCtxGlobals:
@@ -194,11 +202,19 @@ class RequestContext:
             request = app.request_class(environ)
         request.json_module = app.json
         self.request: Request = request
-        self.url_adapter: MapAdapter | None = None
+        # The host-bound adapter, shared by requests to the same host; this request's own
+        # adapter (``url_adapter``) is only made if something asks for it, e.g. url_for.
+        self._host_adapter: MapAdapter | None = None
+        self._url_adapter: MapAdapter | None | object = _unset
         try:
-            self.url_adapter = app.create_url_adapter(request)
+            if app._default_url_adapter:
+                self._host_adapter = app._host_adapter(request)
+            else:
+                # A subclass's own create_url_adapter is honoured as it is.
+                self._url_adapter = app.create_url_adapter(request)
         except HTTPException as e:
             request.routing_exception = e
+            self._url_adapter = None
         self.flashes: list[tuple[str, str]] | None = None
         self._opened_session: SessionMixin | None = session
         self._after_request_functions: list[ft.AfterRequestCallable[t.Any]] = []
@@ -213,10 +229,38 @@ class RequestContext:
             session=self._session,
         )
 
+    @property
+    def url_adapter(self) -> MapAdapter | None:
+        """The URL adapter for this request: matches its URL and builds URLs for it."""
+        adapter = self._url_adapter
+        if adapter is _unset:
+            adapter = self._url_adapter = self.app._request_adapter(
+                self._host_adapter,  # type: ignore[arg-type]
+                self.request.environ,
+            )
+        return adapter  # type: ignore[return-value]
+
+    @url_adapter.setter
+    def url_adapter(self, value: MapAdapter | None) -> None:
+        self._url_adapter = value
+
     def match_request(self) -> None:
         """Match the URL; store the rule and arguments, or the routing error, on the request."""
         try:
-            rule, args = self.url_adapter.match(return_rule=True)  # type: ignore[union-attr]
+            if self._url_adapter is _unset and self._host_adapter is not None:
+                # Match with this request's path and method on the shared host adapter,
+                # without making an adapter of its own.
+                request = self.request
+                environ = request.environ
+                path_info = environ.get("PATH_INFO")
+                rule, args = self._host_adapter.match(
+                    "/" if path_info is None else _wsgi_str(path_info),
+                    environ["REQUEST_METHOD"],
+                    return_rule=True,
+                    query_args=_wsgi_str(environ.get("QUERY_STRING")),
+                )
+            else:
+                rule, args = self.url_adapter.match(return_rule=True)  # type: ignore[union-attr]
         except HTTPException as e:
             self.request.routing_exception = e
         else:
@@ -271,7 +315,7 @@ class RequestContext:
         if self._opened_session is None and not self.app._lazy_session:
             self._open_session()
 
-        if self.url_adapter is not None:
+        if self._host_adapter is not None or self._url_adapter not in (None, _unset):
             self.match_request()
 
     def pop(self, exc: BaseException | None = _sentinel) -> None:  # type: ignore[assignment]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import typing as t
+from collections import ChainMap
 
 from jinja2 import BaseLoader
 from jinja2 import Environment as BaseEnvironment
@@ -42,6 +43,22 @@ def _default_template_ctx_processor() -> dict[str, t.Any]:
     return context
 
 
+class _TemplateGlobals(ChainMap[str, t.Any]):
+    """A template's globals over the environment's, as Jinja's ``ChainMap``, looked up
+    without raising ``KeyError`` from the first map.
+
+    Every render copies these into the new context (``dict(globals)``), one lookup per
+    name; with Jinja's plain ``ChainMap`` most of those lookups raise and catch a
+    ``KeyError`` in the template's own (usually empty) map first.
+    """
+
+    def __getitem__(self, key: str) -> t.Any:
+        for mapping in self.maps:
+            if key in mapping:
+                return mapping[key]
+        return self.__missing__(key)
+
+
 # Names a dict instance resolves as attributes (its methods and dunders); everything else
 # is only reachable as an item.
 _DICT_ATTRIBUTES = frozenset(dir(dict))
@@ -60,6 +77,10 @@ class Environment(BaseEnvironment):
             options["loader"] = app.create_global_jinja_loader()
         super().__init__(**options)
         self.app = app
+
+    def make_globals(self, d: t.MutableMapping[str, t.Any] | None) -> t.MutableMapping[str, t.Any]:
+        """A template's globals: ``d`` layered over the environment's (as Jinja does)."""
+        return _TemplateGlobals({} if d is None else d, self.globals)
 
     def getattr(self, obj: t.Any, attribute: str) -> t.Any:
         """Look up ``obj.attribute`` for a template, falling back to ``obj[attribute]``.

@@ -269,3 +269,17 @@ def test_template_filters_tests_and_globals(erlen: t.Any, app: Erlen) -> None:
             "{{ 'abc'|reverse }} {{ 4 is even }} {{ answer() }}"
         )
     assert rendered == "cba True 42"
+
+
+def test_template_globals_stay_a_live_view_of_the_environments() -> None:
+    import erlen
+
+    app = erlen.Erlen(__name__)
+    with app.app_context():
+        template = app.jinja_env.from_string("{{ late }} {{ shadowed }}", {"shadowed": "own"})
+        app.jinja_env.globals["late"] = "added later"
+        app.jinja_env.globals["shadowed"] = "environment's"
+        assert template.render() == "added later own"
+        assert "missing" not in template.globals
+        with pytest.raises(KeyError):
+            template.globals["missing"]

@@ -44,13 +44,12 @@ from itsdangerous import SignatureExpired
 from itsdangerous import URLSafeTimedSerializer
 from markupsafe import escape
 from markupsafe import Markup
-from werkzeug.datastructures import MIMEAccept
 from werkzeug.exceptions import BadRequest
-from werkzeug.http import parse_accept_header
 
 from ..blueprints import Blueprint
 from ..globals import _cv_app
 from ..globals import _cv_request
+from .negotiation import is_api_request
 
 if t.TYPE_CHECKING:  # pragma: no cover
     from _typeshed.wsgi import WSGIEnvironment
@@ -74,32 +73,6 @@ _SALT = "erlen.csrf-token"
 Exemptable = t.TypeVar("Exemptable", bound="t.Callable[..., t.Any] | Blueprint | str")
 
 
-def _wants_json(environ: WSGIEnvironment) -> bool:
-    """Tell whether an API client (not a browser) sent the request.
-
-    The same rule as :func:`erlen.ext.login.is_api_request`, repeated here so CSRF doesn't
-    need the login extension's dependencies: ``/api/`` paths, ``XMLHttpRequest``, bearer
-    tokens, an ``Accept`` preferring JSON, or a JSON body when both are equally accepted.
-    """
-    path = environ.get("PATH_INFO") or ""
-    if path == "/api" or path.startswith("/api/"):
-        return True
-    if (environ.get("HTTP_X_REQUESTED_WITH") or "").lower() == "xmlhttprequest":
-        return True
-    if (environ.get("HTTP_AUTHORIZATION") or "")[:7].lower() == "bearer ":
-        return True
-    accept = parse_accept_header(environ.get("HTTP_ACCEPT"), MIMEAccept)
-    json_quality = max(
-        accept.quality("application/json"), accept.quality("application/problem+json")
-    )
-    html_quality = accept.quality("text/html")
-    if json_quality != html_quality:
-        return json_quality > html_quality
-    content_type = (environ.get("CONTENT_TYPE") or "").partition(";")[0].strip().lower()
-    sends_json = content_type == "application/json" or content_type.endswith("+json")
-    return json_quality > 0 and sends_json
-
-
 class CSRFError(BadRequest):
     """The request failed the CSRF check (400); ``description`` says why.
 
@@ -115,7 +88,7 @@ class CSRFError(BadRequest):
         if environ is None:
             req_ctx = _cv_request.get(None)
             environ = req_ctx.request.environ if req_ctx is not None else None
-        return environ is not None and _wants_json(environ)
+        return environ is not None and is_api_request(environ)
 
     def get_headers(
         self,

@@ -8,7 +8,6 @@ on Postgres only.
 
 from __future__ import annotations
 
-import importlib.util
 import sys
 import typing as t
 from pathlib import Path
@@ -20,46 +19,7 @@ import erlen
 from erlen.ext.migrate import Migrate
 from erlen.ext.sqlalchemy import SQLAlchemy
 
-
-def _load_support() -> t.Any:
-    # The helper lives with the sqlalchemy tests; test directories aren't packages.
-    name = "erlen_tests_sqlalchemy_support"
-    if name not in sys.modules:
-        path = Path(__file__).parent.parent / "sqlalchemy" / "support.py"
-        spec = importlib.util.spec_from_file_location(name, path)
-        assert spec is not None and spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
-
-
-support = _load_support()
-
-
-@pytest.fixture(scope="session")
-def postgres_database() -> t.Iterator[str]:
-    """The name of a database created for this test session (dropped at the end)."""
-    with support.throwaway_database() as name:
-        yield name
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> t.Iterator[str]:
-    """A database of the test's own: a SQLite file, or a fresh schema in Postgres."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'test.db'}"
-        return
-    database = request.getfixturevalue("postgres_database")
-    with support.throwaway_schema(database) as url:
-        yield url
-
-
-@pytest.fixture
-def postgres_url(postgres_database: str) -> t.Iterator[str]:
-    """A fresh Postgres schema, for tests about Postgres only."""
-    with support.throwaway_schema(postgres_database) as url:
-        yield url
+support = sys.modules["erlen_tests_sqlalchemy_support"]  # loaded by ../conftest.py
 
 
 MakeApp = t.Callable[..., erlen.Erlen]

@@ -8,48 +8,15 @@ initialised and the tables created; engines disposed afterwards).
 
 from __future__ import annotations
 
-import importlib.util
 import sys
 import typing as t
-from pathlib import Path
 
 import pytest
 
 import erlen
 from erlen.ext.sqlalchemy import SQLAlchemy
 
-
-def _load_support() -> t.Any:
-    # By path, under one name shared with the migrate tests: test directories aren't packages.
-    name = "erlen_tests_sqlalchemy_support"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, Path(__file__).with_name("support.py"))
-        assert spec is not None and spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
-
-
-support = _load_support()
-
-
-@pytest.fixture(scope="session")
-def postgres_database() -> t.Iterator[str]:
-    """The name of a database created for this test session (dropped at the end)."""
-    with support.throwaway_database() as name:
-        yield name
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> t.Iterator[str]:
-    """A database of the test's own: a SQLite file, or a fresh schema in Postgres."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'test.db'}"
-        return
-    database = request.getfixturevalue("postgres_database")
-    with support.throwaway_schema(database) as url:
-        yield url
+support = sys.modules["erlen_tests_sqlalchemy_support"]  # loaded by ../conftest.py
 
 
 @pytest.fixture

@@ -187,6 +187,10 @@ class Erlen(App):
         self.cli.name = self.name
         self._adapter_cache: dict[tuple[t.Any, ...], _BoundHost] = {}
         self._error_pages: dict[tuple[t.Any, ...], bytes] = {}
+        #: Objects that may take over error handling before the registered error handlers
+        #: are consulted, e.g. ``erlen.ext.rest`` answering every error under its URL prefix
+        #: with problem+json; see :class:`erlen.typing.ErrorRouter`. An erlen addition.
+        self.error_routers: list[ft.ErrorRouter] = []
         # view or hook -> the callable that runs it from sync code (see _sync); as many
         # entries as the app has views and hooks.
         self._sync_funcs: dict[t.Callable[..., t.Any], t.Callable[..., t.Any]] = {}
@@ -861,6 +865,10 @@ class Erlen(App):
 
     def handle_user_exception(self, e: Exception) -> HTTPException | ft.ResponseReturnValue:
         """Handle an exception raised during dispatch with a registered handler, or re-raise."""
+        for router in self.error_routers:
+            routed = router.handle_user_exception(e)
+            if routed is not NotImplemented:
+                return routed  # type: ignore[no-any-return]
         if isinstance(e, BadRequestKeyError) and (
             self.debug or self.config["TRAP_BAD_REQUEST_ERRORS"]
         ):
@@ -880,6 +888,10 @@ class Erlen(App):
         The 500 handler, if registered, receives an :exc:`InternalServerError` whose
         ``original_exception`` is ``e``.
         """
+        for router in self.error_routers:
+            routed = router.handle_exception(e)
+            if routed is not NotImplemented:
+                return routed  # type: ignore[no-any-return]
         exc_info = sys.exc_info()
         if got_request_exception.receivers:
             got_request_exception.send(self, _async_wrapper=self.ensure_sync, exception=e)

@@ -84,3 +84,20 @@ RouteCallable = t.Union[
     t.Callable[..., ResponseReturnValue],
     t.Callable[..., t.Awaitable[ResponseReturnValue]],
 ]
+
+
+@t.runtime_checkable
+class ErrorRouter(t.Protocol):
+    """Takes over error handling for the requests it owns (see ``Erlen.error_routers``).
+
+    Each method returns ``NotImplemented`` for errors it leaves to the app's usual handling.
+    """
+
+    def handle_user_exception(self, e: Exception) -> t.Any:
+        """Like ``Erlen.handle_user_exception``: a response value, or raise to go on to
+        :meth:`handle_exception`."""
+        ...
+
+    def handle_exception(self, e: Exception) -> t.Any:
+        """Like ``Erlen.handle_exception``: the finished response for an unhandled error."""
+        ...

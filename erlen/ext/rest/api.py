@@ -298,20 +298,17 @@ class _ApiErrors:
     """Per-app state (``app.extensions["rest"]``): the APIs bound to the app by URL prefix,
     and the error handling that routes their errors to them.
 
-    The app's :meth:`~erlen.Erlen.handle_user_exception` and
-    :meth:`~erlen.Erlen.handle_exception` are wrapped on the instance, because the error
-    handler registry can't express "every HTTP error under this URL prefix": routing errors
-    (404, 405) belong to no endpoint, and the app's own handlers for a status code would win.
+    It is one of the app's ``error_routers``, because the error handler registry can't
+    express "every HTTP error under this URL prefix": routing errors (404, 405) belong to
+    no endpoint, and the app's own handlers for a status code would win. Errors outside its
+    APIs are left to the app (``NotImplemented``).
     """
 
     def __init__(self, app: Erlen) -> None:
         self.app = app
         #: ``(URL prefix, api)``, longest prefix first so nested APIs win.
         self.apis: list[tuple[str, Api]] = []
-        self._handle_user_exception = app.handle_user_exception
-        self._handle_exception = app.handle_exception
-        app.handle_user_exception = self.handle_user_exception  # type: ignore[method-assign]
-        app.handle_exception = self.handle_exception  # type: ignore[method-assign]
+        app.error_routers.append(self)
 
     @classmethod
     def install(cls, app: App) -> _ApiErrors:
@@ -364,25 +361,25 @@ class _ApiErrors:
     def handle_user_exception(self, e: Exception) -> t.Any:
         api = self.owner()
         if api is None:
-            return self._handle_user_exception(e)
+            return NotImplemented
         if isinstance(e, HTTPException):
             if e.code is None or isinstance(e, RoutingException) or self.app.trap_http_exception(e):
-                return self._handle_user_exception(e)
+                return NotImplemented
             return api.handle_http_exception(e)
         if self._app_handles(e):
             # The app maps its own exception classes (a service's NotFound) to responses.
-            return self._handle_user_exception(e)
+            return NotImplemented
         raise e
 
-    def handle_exception(self, e: Exception) -> Response:
+    def handle_exception(self, e: Exception) -> t.Any:
         api = self.owner()
         if api is None:
-            return self._handle_exception(e)
+            return NotImplemented
         if isinstance(e, HTTPException) and e.code is not None:
             # Raised by an error handler that turned an app exception into an HTTP error.
             response = api.handle_http_exception(e)
         elif self._propagate():
-            return self._handle_exception(e)
+            return NotImplemented
         else:
             if got_request_exception.receivers:
                 got_request_exception.send(

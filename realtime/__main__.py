@@ -44,6 +44,9 @@ def _serve(host: str, port: int) -> int:
     except ConfigError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
+    from web.logs import configure_logging
+
+    configure_logging(app.config["LOG_LEVEL"])
     server = create_server(app)
     log.info("realtime listening on %s:%s", host, port)
     asyncio.run(server.serve_forever(host, port))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import os
 import typing as t
 
@@ -26,7 +25,9 @@ def create_app(
     if config:
         app.config.update(config)
     app.config.setdefault("SQLALCHEMY_DATABASE_URI", app.config["DATABASE_URL"])
-    logging.basicConfig(level=app.config["LOG_LEVEL"], format="%(levelname)s %(name)s: %(message)s")
+    from .logs import init_request_logging
+
+    init_request_logging(app)
 
     from .extensions import init_extensions
 

@@ -39,6 +39,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {e}", file=sys.stderr)
         return 2
 
+    from web.logs import configure_logging
+
+    configure_logging(app.config["LOG_LEVEL"])
     use_reloader = not args.no_reload
     # With the reloader, this code runs twice: in the watching parent and in the child that
     # serves. Only the child starts the realtime server, the worker and the migrations.

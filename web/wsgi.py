@@ -3,5 +3,7 @@
 from __future__ import annotations
 
 from . import create_app
+from .logs import configure_logging
 
 app = create_app()
+configure_logging(app.config["LOG_LEVEL"])

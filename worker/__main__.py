@@ -12,8 +12,11 @@ from web.extensions import jobs
 def _create_app() -> Erlen:
     import worker.jobs  # noqa: F401  (registers the actors)
     from web import create_app
+    from web.logs import configure_logging
 
-    return create_app()
+    app = create_app()
+    configure_logging(app.config["LOG_LEVEL"])
+    return app
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -172,3 +172,14 @@ def test_nginx_refuses_an_oversize_body(stack: Stack) -> None:
             headers={"Content-Type": "application/json"},
         )
     assert response.status_code == 413
+
+
+def test_the_request_id_reaches_the_web_service_log(stack: Stack) -> None:
+    with Visitor(stack) as visitor:
+        visitor.http.get("/api/messages", headers={"X-Request-ID": "trace-me-12345"})
+    deadline = time.monotonic() + 5
+    log_path = stack.processes["web"].log_path
+    while "rid=trace-me-12345" not in log_path.read_text() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    lines = [line for line in log_path.read_text().splitlines() if "rid=trace-me-12345" in line]
+    assert lines and "GET /api/messages 200" in lines[-1]

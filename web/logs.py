@@ -1,0 +1,60 @@
+"""Logging for the web service: every line carries the request id nginx assigned.
+
+nginx passes ``X-Request-ID`` (the client's, if well-formed, else a fresh one); web logs it
+with each request and with anything logged while handling it, so one id follows a request
+through nginx's access log and the service's log.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+
+from erlen import Erlen
+from erlen import g
+from erlen import has_request_context
+from erlen import request
+from erlen.wrappers import Response
+
+log = logging.getLogger("web.access")
+
+# Same shape nginx accepts; anything else is replaced rather than logged verbatim.
+_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{8,128}")
+
+
+class RequestIdFilter(logging.Filter):
+    """Adds ``request_id`` to every record (``-`` outside a request)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.request_id = g.get("request_id", "-") if has_request_context() else "-"
+        return True
+
+
+def configure_logging(level: str) -> None:
+    """Send every log line to stderr with its request id. For the service entry points
+    (``web.wsgi``, ``python -m worker``, ...), not for apps built in tests."""
+    handler = logging.StreamHandler()
+    handler.setFormatter(
+        logging.Formatter("%(asctime)s %(levelname)s %(name)s [rid=%(request_id)s] %(message)s")
+    )
+    handler.addFilter(RequestIdFilter())
+    root = logging.getLogger()
+    root.handlers = [handler]
+    root.setLevel(level)
+
+
+def init_request_logging(app: Erlen) -> None:
+    """Remember each request's id, and log one access line per request."""
+
+    @app.before_request
+    def remember_request_id() -> None:
+        raw = request.headers.get("X-Request-ID", "")
+        g.request_id = raw if _REQUEST_ID.fullmatch(raw) else "-"
+        g.request_started = time.perf_counter()
+
+    @app.after_request
+    def log_request(response: Response) -> Response:
+        elapsed = (time.perf_counter() - g.get("request_started", time.perf_counter())) * 1000
+        log.info("%s %s %s %.1fms", request.method, request.path, response.status_code, elapsed)
+        return response

@@ -57,9 +57,21 @@ def app(tmp_path: Path) -> t.Iterator[Erlen]:
     publisher.get_broker(app).close()
 
 
+def page_csrf_token(html: str) -> str:
+    """The CSRF token a page carries in its ``<meta name="csrf-token">``."""
+    marker = '<meta name="csrf-token" content="'
+    assert marker in html, "the page has no CSRF token"
+    return html.split(marker, 1)[1].split('"', 1)[0]
+
+
 @pytest.fixture
 def client(app: Erlen) -> FlaskClient:
-    return app.test_client()
+    """A browser-like client: it has loaded the board and sends its CSRF token, as the
+    page's script does."""
+    client = app.test_client()
+    page = client.get("/")
+    client.environ_base["HTTP_X_CSRFTOKEN"] = page_csrf_token(page.get_data(as_text=True))
+    return client
 
 
 @pytest.fixture

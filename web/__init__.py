@@ -26,8 +26,10 @@ def create_app(
         app.config.update(config)
     app.config.setdefault("SQLALCHEMY_DATABASE_URI", app.config["DATABASE_URL"])
     from .logs import init_request_logging
+    from .security import init_security_headers
 
     init_request_logging(app)
+    init_security_headers(app)
 
     from .extensions import init_extensions
 

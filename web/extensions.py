@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from erlen import Erlen
+from erlen.ext.csrf import CSRFProtect
 from erlen.ext.jobs import Jobs
 from erlen.ext.migrate import Migrate
 from erlen.ext.realtime import Publisher
@@ -20,6 +21,7 @@ db = SQLAlchemy()
 migrate = Migrate(directory=str(MIGRATIONS))
 jobs = Jobs()
 publisher = Publisher()
+csrf = CSRFProtect()
 
 
 def init_extensions(app: Erlen) -> None:
@@ -27,3 +29,4 @@ def init_extensions(app: Erlen) -> None:
     migrate.init_app(app, db)
     jobs.init_app(app)
     publisher.init_app(app)
+    csrf.init_app(app)

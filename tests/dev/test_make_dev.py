@@ -79,6 +79,8 @@ def test_make_dev_serves_the_page_the_websocket_and_a_job_round_trip(
         assert page.status_code == 200
         assert f'data-realtime-url=":{ws_url.rsplit(":", 1)[1]}' in page.text
         cookie = "; ".join(f"{k}={v}" for k, v in http.cookies.items())
+        marker = '<meta name="csrf-token" content="'
+        http.headers["X-CSRFToken"] = page.text.split(marker, 1)[1].split('"', 1)[0]
 
         with connect(ws_url, additional_headers={"Cookie": cookie}, origin=base) as ws:  # type: ignore[arg-type]
             ws.send(json.dumps({"type": "subscribe", "channel": "board"}))

@@ -29,8 +29,11 @@ class Visitor:
         self.http.close()
 
     def open_board(self) -> str:
+        """Load the page, and from then on send its CSRF token as the page's script does."""
         response = self.http.get("/")
         assert response.status_code == 200, response.text
+        marker = '<meta name="csrf-token" content="'
+        self.http.headers["X-CSRFToken"] = response.text.split(marker, 1)[1].split('"', 1)[0]
         return response.text
 
     def websocket(self, origin: str | None = None) -> ClientConnection:
@@ -183,3 +186,13 @@ def test_the_request_id_reaches_the_web_service_log(stack: Stack) -> None:
         time.sleep(0.1)
     lines = [line for line in log_path.read_text().splitlines() if "rid=trace-me-12345" in line]
     assert lines and "GET /api/messages 200" in lines[-1]
+
+
+def test_security_headers_come_once_through_nginx(stack: Stack) -> None:
+    with Visitor(stack) as visitor:
+        page = visitor.http.get("/")
+        static = visitor.http.get("/static/style.css")
+    for response in (page, static):
+        assert response.headers.get_list("X-Content-Type-Options") == ["nosniff"]
+        assert len(response.headers.get_list("Content-Security-Policy")) == 1
+        assert response.headers["X-Request-ID"]

@@ -90,3 +90,35 @@ def test_listing_pages_backwards_newest_first(client: FlaskClient) -> None:
     assert [m["id"] for m in page] == ids[::-1][:2]
     older = client.get(f"/api/messages?limit=2&before={page[-1]['id']}").json["messages"]
     assert [m["id"] for m in older] == ids[::-1][2:4]
+
+
+def test_posts_without_the_csrf_token_are_refused_and_save_nothing(app: Erlen) -> None:
+    stranger = app.test_client()  # never loaded the page, so has no token
+    form = stranger.post("/messages", data={"body": "forged"})
+    api = stranger.post("/api/messages", json={"body": "forged"})
+    assert form.status_code == 400 and b"CSRF" in form.data
+    assert api.status_code == 400 and "CSRF token is missing" in api.json["error"]
+    with app.app_context():
+        assert db.session.scalars(db.select(Message)).all() == []
+
+
+def test_the_form_carries_its_csrf_token(client: FlaskClient) -> None:
+    page = client.get("/").get_data(as_text=True)
+    assert 'name="csrf_token"' in page
+
+
+def test_pages_carry_a_strict_content_security_policy(client: FlaskClient) -> None:
+    response = client.get("/")
+    policy = response.headers["Content-Security-Policy"]
+    assert "default-src 'self'" in policy and "frame-ancestors 'none'" in policy
+    assert "'unsafe-inline'" not in policy
+    assert response.headers["X-Frame-Options"] == "DENY"
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+
+
+def test_the_policy_lets_the_page_reach_the_realtime_service() -> None:
+    from web.security import content_security_policy
+
+    assert "connect-src 'self';" in content_security_policy("/ws")  # same origin
+    assert "ws://*:5001" in content_security_policy(":5001/ws")  # make dev
+    assert "wss://rt.example.com" in content_security_policy("wss://rt.example.com/ws")

@@ -125,7 +125,11 @@
     const body = input.value;
     const response = await fetch(board.dataset.postUrl, {
       method: "POST",
-      headers: { "Content-Type": "application/json", Accept: "application/json" },
+      headers: {
+        "Content-Type": "application/json",
+        Accept: "application/json",
+        "X-CSRFToken": document.querySelector('meta[name="csrf-token"]').content,
+      },
       credentials: "same-origin",
       body: JSON.stringify({ body: body }),
     });

@@ -36,12 +36,14 @@ def create_app(
     init_extensions(app)
 
     from .blueprints import api
+    from .blueprints import auth
     from .blueprints import board
     from .blueprints import health
 
     app.register_blueprint(board.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(health.bp)
+    app.register_blueprint(auth.bp)
 
     from .errors import register_error_handlers
 

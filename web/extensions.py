@@ -11,6 +11,8 @@ from pathlib import Path
 from erlen import Erlen
 from erlen.ext.csrf import CSRFProtect
 from erlen.ext.jobs import Jobs
+from erlen.ext.login import LoginManager
+from erlen.ext.login import LoginThrottle
 from erlen.ext.migrate import Migrate
 from erlen.ext.realtime import Publisher
 from erlen.ext.sqlalchemy import SQLAlchemy
@@ -22,6 +24,8 @@ migrate = Migrate(directory=str(MIGRATIONS))
 jobs = Jobs()
 publisher = Publisher()
 csrf = CSRFProtect()
+login_manager = LoginManager()
+throttle = LoginThrottle(limit=10, window=60)
 
 
 def init_extensions(app: Erlen) -> None:
@@ -30,3 +34,17 @@ def init_extensions(app: Erlen) -> None:
     jobs.init_app(app)
     publisher.init_app(app)
     csrf.init_app(app)
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    throttle.init_app(app)
+
+    from . import models
+    from .services import accounts
+
+    @login_manager.user_loader
+    def load_user(user_id: str) -> models.User | None:
+        return db.session.get(models.User, int(user_id)) if user_id.isdigit() else None
+
+    @login_manager.epoch_bumper
+    def bump_epoch(user: models.User) -> None:
+        accounts.revoke_all_sessions(session=db.session, user=user)

@@ -1,7 +1,8 @@
-"""Who is posting: a name kept in the signed session cookie.
+"""Who is posting: a user's name, or an anonymous visitor id kept in the session cookie.
 
 The realtime service reads the same cookie to authenticate the websocket, so a visitor is
-known to both without a database lookup. (Accounts come with the login extension.)
+known to both without a database lookup. Visitor ids are random and never a username, so a
+session (or a copied cookie) can't post or type as somebody else after logging out.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 import secrets
 
 from erlen import session
+from erlen.ext.login import current_user
 
 
 def current_visitor() -> str:
@@ -19,3 +21,10 @@ def current_visitor() -> str:
         session["visitor"] = name
         session.permanent = True
     return name
+
+
+def current_author() -> str:
+    """The name a post goes out under: the logged-in user's, else the visitor id."""
+    if current_user.is_authenticated:
+        return str(current_user.username)
+    return current_visitor()

@@ -63,3 +63,19 @@ def test_the_board_still_works_without_javascript(browser: t.Any, stack: t.Any) 
         expect(page.locator("#messages li", has_text="posted without javascript")).to_be_visible()
     finally:
         context.close()
+
+
+def test_a_signed_up_user_posts_under_their_name(pages: tuple[Page, Page]) -> None:
+    alice, bob = pages
+    bob.goto("/")
+    expect(bob.locator("#live")).to_have_text("live", timeout=15_000)
+    alice.goto("/register")
+    alice.fill("#username", "alice-e2e")
+    alice.fill("#password", "correct horse battery")
+    alice.click("form.auth button[type=submit]")
+    expect(alice.locator("header .who")).to_have_text("alice-e2e")
+    expect(alice.locator("#live")).to_have_text("live", timeout=15_000)
+    alice.fill("#body", "signed and sealed")
+    alice.click("#post-form button[type=submit]")
+    item = bob.locator("#messages li", has_text="signed and sealed")
+    expect(item.locator(".author")).to_have_text("alice-e2e", timeout=15_000)

@@ -20,9 +20,10 @@ def test_page_gives_the_visitor_a_name_kept_in_the_session(client: FlaskClient) 
     assert b'id="board"' in first.data
     cookie = client.get_cookie("session")
     assert cookie is not None and cookie.http_only
-    name = first.data.split(b'id="me">')[1].split(b"<")[0]
+    name = first.data.split(b'data-visitor="')[1].split(b'"')[0]
+    assert name.startswith(b"visitor-")
     again = client.get("/")
-    assert name in again.data  # same visitor on the next visit
+    assert b'data-visitor="' + name + b'"' in again.data  # same visitor on the next visit
 
 
 def test_page_points_the_websocket_at_the_configured_url(app: Erlen, client: FlaskClient) -> None:

@@ -16,7 +16,7 @@ from ..errors import ValidationError
 from ..extensions import db
 from ..extensions import publisher
 from ..services import messages
-from ..visitors import current_visitor
+from ..visitors import current_author
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 
@@ -52,7 +52,7 @@ def create_message() -> t.Any:
     data = request.get_json()
     if not isinstance(data, dict) or not isinstance(data.get("body"), str):
         raise BadRequest('Send a JSON object like {"body": "some text"}.')
-    message = messages.post_message(session=db.session, author=current_visitor(), body=data["body"])
+    message = messages.post_message(session=db.session, author=current_author(), body=data["body"])
     payload = events.message_payload(message)
     publisher.publish(events.BOARD_CHANNEL, events.MESSAGE_POSTED, payload)
     process_message.send(message.id)

@@ -17,6 +17,7 @@ from ..extensions import db
 from ..extensions import publisher
 from ..models.message import BODY_MAX
 from ..services import messages
+from ..visitors import current_author
 from ..visitors import current_visitor
 
 bp = Blueprint("board", __name__)
@@ -35,7 +36,7 @@ def post() -> t.Any:
 
     try:
         message = messages.post_message(
-            session=db.session, author=current_visitor(), body=request.form.get("body", "")
+            session=db.session, author=current_author(), body=request.form.get("body", "")
         )
     except ValidationError as e:
         flash(e.message, "error")

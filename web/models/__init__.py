@@ -3,3 +3,4 @@
 from __future__ import annotations
 
 from .message import Message as Message
+from .user import User as User

@@ -106,7 +106,7 @@
   }
 
   function showTyping(visitor) {
-    if (visitor === document.getElementById("me").textContent) return;
+    if (visitor === document.getElementById("me").dataset.visitor) return;
     typing.textContent = visitor + " is typing…";
     clearTimeout(typingTimer);
     typingTimer = setTimeout(() => (typing.textContent = ""), 3000);

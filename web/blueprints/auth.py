@@ -1,0 +1,78 @@
+"""Sign up, log in, log out (here or everywhere). Thin views over ``services.accounts``."""
+
+from __future__ import annotations
+
+import typing as t
+
+from erlen import Blueprint
+from erlen import flash
+from erlen import redirect
+from erlen import render_template
+from erlen import request
+from erlen import url_for
+from erlen.ext.login import current_user
+from erlen.ext.login import login_required
+from erlen.ext.login import login_user
+from erlen.ext.login import logout_user
+from erlen.ext.login import safe_next_url
+
+from ..errors import ValidationError
+from ..extensions import db
+from ..extensions import throttle
+from ..services import accounts
+
+bp = Blueprint("auth", __name__)
+
+
+def _signed_in(user: t.Any) -> None:
+    # A fresh session: nothing from before the login survives (the anonymous visitor id
+    # included; the board gives the session a new one).
+    login_user(user)
+
+
+@bp.route("/register", methods=["GET", "POST"])
+def register() -> t.Any:
+    if request.method == "POST":
+        try:
+            user = accounts.register(
+                session=db.session,
+                username=request.form.get("username", ""),
+                password=request.form.get("password", ""),
+            )
+        except ValidationError as e:
+            return render_template("auth.html", mode="register", error=e.message), 422
+        _signed_in(user)
+        flash(f"Welcome, {user.username}.", "success")
+        return redirect(url_for("board.index"))
+    return render_template("auth.html", mode="register")
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login() -> t.Any:
+    if request.method == "POST":
+        username = accounts.normalise_username(request.form.get("username", ""))
+        throttle.attempt(username, request.remote_addr)  # 429 with Retry-After when over
+        user = accounts.authenticate(
+            session=db.session, username=username, password=request.form.get("password", "")
+        )
+        if user is None:
+            error = "Wrong username or password."
+            return render_template("auth.html", mode="login", error=error), 401
+        throttle.succeeded(username, request.remote_addr)
+        _signed_in(user)
+        return redirect(safe_next_url(default=url_for("board.index")))
+    return render_template("auth.html", mode="login")
+
+
+@bp.post("/logout")
+@login_required
+def logout() -> t.Any:
+    everywhere = request.form.get("everywhere") == "1"
+    logout_user(everywhere=everywhere)
+    flash("Logged out everywhere." if everywhere else "Logged out.", "success")
+    return redirect(url_for("board.index"))
+
+
+@bp.app_context_processor
+def inject_user() -> dict[str, t.Any]:
+    return {"current_user": current_user}

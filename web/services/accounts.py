@@ -1,0 +1,68 @@
+"""Registering users and checking their passwords."""
+
+from __future__ import annotations
+
+import re
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from erlen.ext.login import hash_password
+from erlen.ext.login import verify_and_update
+
+from ..errors import ValidationError
+from ..models.user import User
+from ..models.user import USERNAME_MAX
+
+PASSWORD_MIN = 10
+PASSWORD_MAX = 256
+_USERNAME = re.compile(rf"[a-z0-9_][a-z0-9_.-]{{2,{USERNAME_MAX - 1}}}")
+
+
+def normalise_username(username: str) -> str:
+    return username.strip().lower()
+
+
+def register(*, session: Session, username: str, password: str) -> User:
+    """Create an account.
+
+    :raises ValidationError: a malformed or taken username, or a password out of bounds.
+    """
+    username = normalise_username(username)
+    if not _USERNAME.fullmatch(username):
+        raise ValidationError(
+            f"A username is 3 to {USERNAME_MAX} letters, digits, '_', '.' or '-'."
+        )
+    if not PASSWORD_MIN <= len(password) <= PASSWORD_MAX:
+        raise ValidationError(f"A password is {PASSWORD_MIN} to {PASSWORD_MAX} characters.")
+    user = User(username=username, password_hash=hash_password(password))
+    session.add(user)
+    try:
+        session.commit()
+    except IntegrityError:
+        session.rollback()
+        raise ValidationError(f"The username {username!r} is taken.") from None
+    return user
+
+
+def authenticate(*, session: Session, username: str, password: str) -> User | None:
+    """The user whose password this is, or ``None``. Upgrades an outdated hash.
+
+    An unknown username takes as long as a wrong password, so it can't be probed.
+    """
+    user = session.scalar(select(User).where(User.username == normalise_username(username)))
+
+    def store(account: User, new_hash: str) -> None:
+        account.password_hash = new_hash
+        session.commit()
+
+    if not verify_and_update(user, password[:PASSWORD_MAX], store):
+        return None
+    return user
+
+
+def revoke_all_sessions(*, session: Session, user: User) -> None:
+    """Bump the user's session epoch: every existing session and remember cookie stops working."""
+    user.session_epoch += 1
+    session.commit()

@@ -13,16 +13,16 @@ ENV UV_COMPILE_BYTECODE=1 \
     UV_PYTHON_DOWNLOADS=never \
     UV_PROJECT_ENVIRONMENT=/app/.venv
 WORKDIR /src
-# Dependencies first, so source edits don't invalidate this layer.
+# Third-party dependencies first, so source edits don't invalidate this layer. The starter is
+# an application, not a package: only the framework (a workspace member) is installed, as a
+# wheel; the starter's own code is copied into the runtime image below.
 COPY pyproject.toml uv.lock README.md ./
+COPY erlen/pyproject.toml erlen/README.md erlen/
 RUN --mount=type=cache,target=/root/.cache/uv \
-    uv sync --frozen --no-install-project --no-default-groups --group stack
-COPY erlen ./erlen
-COPY web ./web
-COPY worker ./worker
-COPY realtime ./realtime
+    uv sync --frozen --no-install-workspace --no-default-groups
+COPY erlen/src erlen/src
 RUN --mount=type=cache,target=/root/.cache/uv \
-    uv sync --frozen --no-editable --no-default-groups --group stack
+    uv sync --frozen --no-editable --no-default-groups
 
 # -- runtime: the virtualenv only; no compilers, no uv, a non-root user ----------------------
 FROM ${PYTHON_IMAGE} AS runtime
@@ -30,6 +30,9 @@ RUN groupadd --system --gid 10001 app \
     && useradd --system --uid 10001 --gid app --home-dir /app --no-create-home app
 COPY --from=build --chown=app:app /app/.venv /app/.venv
 WORKDIR /app
+COPY --chown=app:app web ./web
+COPY --chown=app:app worker ./worker
+COPY --chown=app:app realtime ./realtime
 ENV PATH=/app/.venv/bin:$PATH \
     PYTHONUNBUFFERED=1 \
     PYTHONDONTWRITEBYTECODE=1

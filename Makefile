@@ -10,22 +10,27 @@ PY := $(VENV)/bin/python
 COMPOSE := docker compose
 COMPOSE_DEV := $(COMPOSE) -f docker-compose.yml -f docker-compose.dev.yml
 
-.PHONY: help setup test lint fmt typecheck bench dev compat up up-dev down logs ps migrate shell
+.PHONY: help setup test test-framework test-starter lint fmt typecheck bench dev compat up up-dev down logs ps migrate shell
 
 help: ## Show this help
-	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-10s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-16s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 $(UV):
 	@echo "uv not found; installing it to $(HOME)/.local/bin"
 	python3 -m pip install --user --quiet uv
 
-$(STAMP): pyproject.toml uv.lock | $(UV)
-	$(UV) sync --frozen
+$(STAMP): pyproject.toml erlen/pyproject.toml uv.lock | $(UV)
+	$(UV) sync --frozen --all-packages --all-groups
 	@touch $(STAMP)
 
-setup: $(STAMP) ## Create the virtualenv with every dependency group
+setup: $(STAMP) ## Create the virtualenv: the starter, the framework, every dependency group
 
-test: $(STAMP) ## Run the test suite
+test: test-framework test-starter ## Run every test: the framework's, then the starter's tiers
+
+test-framework: $(STAMP) ## The framework's own tests (erlen/tests)
+	cd erlen && ../$(PY) -m pytest
+
+test-starter: $(STAMP) ## The starter's tiers (tests/): fast, dev, integration, e2e
 	$(PY) -m pytest
 
 lint: $(STAMP) ## Lint, check formatting, validate compose, Dockerfile and nginx config
@@ -37,11 +42,11 @@ fmt: $(STAMP) ## Format the code and fix what ruff can
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
 
-typecheck: $(STAMP) ## mypy --strict on erlen/
-	$(VENV)/bin/mypy
+typecheck: $(STAMP) ## mypy --strict on the framework (erlen/src)
+	cd erlen && ../$(VENV)/bin/mypy
 
-bench: $(STAMP) ## Benchmark erlen against Flask, side by side (see docs/benchmarks.md)
-	$(PY) bench/framework.py
+bench: $(STAMP) ## Benchmark erlen against Flask, side by side (see erlen/docs/benchmarks.md)
+	$(PY) erlen/bench/framework.py
 
 dev: $(STAMP) ## Run the whole starter in one process (no docker): http://127.0.0.1:5000
 	$(PY) -m web.dev $(DEV_ARGS)

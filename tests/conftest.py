@@ -14,7 +14,6 @@ import uuid
 from pathlib import Path
 
 import pytest
-
 from erlen import Erlen
 from erlen.ext.migrate import upgrade
 from erlen.testing import FlaskClient

@@ -60,8 +60,9 @@ def main(argv: list[str] | None = None) -> int:
 
 def start_embedded_services(app: object, host: str, realtime_port: int) -> None:
     """Migrate the SQLite database, then start the realtime server and a job worker."""
-    import worker.jobs  # noqa: F401  (registers the actors)
     from erlen.ext.migrate import upgrade
+
+    import worker.jobs  # noqa: F401  (registers the actors)
     from realtime import create_server
     from web.extensions import jobs
 

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import typing as t
 
-from werkzeug.exceptions import HTTPException
-
 from erlen import Erlen
 from erlen import jsonify
 from erlen import render_template
 from erlen import request
+from werkzeug.exceptions import HTTPException
 
 
 class AppError(Exception):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 
 from erlen import Erlen
+
 from web.config import ConfigError
 from web.extensions import jobs
 

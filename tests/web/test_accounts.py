@@ -5,7 +5,6 @@ from __future__ import annotations
 import typing as t
 
 import pytest
-
 from erlen import Erlen
 from erlen.testing import FlaskClient
 

@@ -8,6 +8,7 @@ import typing as t
 
 from erlen import Erlen
 from erlen.testing import FlaskClient
+
 from web import events
 from web.extensions import db
 from web.extensions import publisher

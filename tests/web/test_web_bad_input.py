@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
-
 from erlen import Erlen
 from erlen.testing import FlaskClient
+
 from web.extensions import db
 from web.models import Message
 

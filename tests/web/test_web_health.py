@@ -6,6 +6,7 @@ import typing as t
 from pathlib import Path
 
 from erlen.ext.migrate import downgrade
+
 from web import create_app
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from erlen import Erlen
+
 from web.extensions import db
 from web.services import messages
 

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import typing as t
 
-from werkzeug.exceptions import BadRequest
-
 from erlen import Blueprint
 from erlen import jsonify
 from erlen import request
 from erlen import url_for
+from werkzeug.exceptions import BadRequest
 
 from .. import events
 from ..errors import ValidationError

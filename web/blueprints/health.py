@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import typing as t
 
-from sqlalchemy import text
-
 from erlen import Blueprint
 from erlen import current_app
 from erlen import jsonify
+from sqlalchemy import text
 
 from ..extensions import db
 from ..extensions import publisher

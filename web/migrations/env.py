@@ -9,7 +9,6 @@ edit; extra ``context.configure()`` arguments can also be given to ``Migrate(...
 from __future__ import annotations
 
 from alembic import context
-
 from erlen.ext.migrate.environment import MigrationEnvironment
 
 env = MigrationEnvironment.from_config(context.config)

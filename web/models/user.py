@@ -5,13 +5,12 @@ from __future__ import annotations
 from datetime import datetime
 from datetime import UTC
 
+from erlen.ext.login import UserMixin
 from sqlalchemy import DateTime
 from sqlalchemy import Integer
 from sqlalchemy import String
 from sqlalchemy.orm import Mapped
 from sqlalchemy.orm import mapped_column
-
-from erlen.ext.login import UserMixin
 
 from ..extensions import db
 

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import re
 
+from erlen.ext.login import hash_password
+from erlen.ext.login import verify_and_update
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
-
-from erlen.ext.login import hash_password
-from erlen.ext.login import verify_and_update
 
 from ..errors import ValidationError
 from ..models.user import User

@@ -16,7 +16,7 @@ from erlen.ext.migrate import migrations_at_head
 from erlen.ext.sqlalchemy import SQLAlchemy
 
 MakeApp = t.Callable[..., erlen.Erlen]
-PYPROJECT = Path(__file__).parents[4] / "pyproject.toml"
+PYPROJECT = Path(__file__).parents[3] / "pyproject.toml"
 
 
 def run(app: erlen.Erlen, *args: str, ok: bool = True) -> click.testing.Result:

@@ -1,6 +1,6 @@
 """Fixtures for the login extension: users, an app with login views, and Redis.
 
-``app`` (from tests/erlen/conftest.py) → ``login_app`` (a LoginManager and the views a
+``app`` (from tests/conftest.py) → ``login_app`` (a LoginManager and the views a
 site needs: login, logout, a protected page, an API endpoint) → ``client`` → ``login()``.
 The Redis fixtures use the server at 127.0.0.1:6379 under a unique key prefix and delete
 their keys afterwards. Without a server the Redis tests are skipped, with the reason in

@@ -1,6 +1,6 @@
 """mypy-only: route decorators hand back exactly the view they were given.
 
-Run by ``tests/erlen/test_typing.py``. ``assert_type`` fails the type check unless the
+Run by ``tests/test_typing.py``. ``assert_type`` fails the type check unless the
 decorated object keeps its precise type; a ``type: ignore`` (with mypy's
 ``warn_unused_ignores``) fails it unless the line really is an error.
 """

@@ -1,6 +1,6 @@
 """mypy-only: hook, error handler and template decorators return exactly what they receive.
 
-Run by ``tests/erlen/test_typing.py``. Each ``type: ignore`` marks a call that must be a
+Run by ``tests/test_typing.py``. Each ``type: ignore`` marks a call that must be a
 type error; mypy's ``warn_unused_ignores`` (part of ``--strict``) fails if it isn't.
 """
 

@@ -1,6 +1,6 @@
 """mypy-only: ``after_this_request`` is a decorator, so it returns exactly what it receives.
 
-Run by ``tests/erlen/test_typing.py``.
+Run by ``tests/test_typing.py``.
 """
 
 from __future__ import annotations

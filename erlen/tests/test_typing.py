@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
 TYPE_CHECK_DIR = PROJECT_ROOT / "tests" / "type_check"
 CHECK_FILES = sorted(TYPE_CHECK_DIR.glob("check_*.py"))
 

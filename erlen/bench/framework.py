@@ -25,7 +25,6 @@ from pathlib import Path
 import flask
 from werkzeug.test import EnvironBuilder
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from app import create_app  # noqa: E402

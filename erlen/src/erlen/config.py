@@ -119,8 +119,6 @@ class Config(dict):  # type: ignore[type-arg]
         :param prefix: The prefix, without its trailing underscore.
         :param loads: Turns each raw string into a value.
         :return: Always ``True``.
-
-        .. versionadded:: 2.1
         """
         head = f"{prefix}_"
         environ = os.environ
@@ -204,8 +202,6 @@ class Config(dict):  # type: ignore[type-arg]
         :param silent: Return ``False`` instead of raising when the file does not exist.
         :param text: Open the file in text mode (``True``) or binary mode.
         :return: ``True`` if the file was loaded.
-
-        .. versionadded:: 2.0
         """
         path = os.path.join(self.root_path, filename)
         try:
@@ -224,8 +220,6 @@ class Config(dict):  # type: ignore[type-arg]
         :param mapping: A mapping or an iterable of ``(key, value)`` pairs.
         :param kwargs: More items; they win over ``mapping``.
         :return: Always ``True``.
-
-        .. versionadded:: 0.11
         """
         items: dict[str, t.Any] = dict(mapping) if mapping is not None else {}
         items.update(kwargs)
@@ -250,8 +244,6 @@ class Config(dict):  # type: ignore[type-arg]
         :param namespace: The key prefix to select.
         :param lowercase: Lower-case the keys of the result.
         :param trim_namespace: Remove the prefix from the keys of the result.
-
-        .. versionadded:: 0.11
         """
         cut = len(namespace) if trim_namespace else 0
         selected: dict[str, t.Any] = {}

@@ -83,8 +83,6 @@ def stream_with_context(
     iterator (``stream_with_context(generate())``), or decorate the generator function
     (``@stream_with_context``), and the contexts that were active when it was wrapped are
     pushed again while it runs, then popped when it ends or is closed.
-
-    .. versionadded:: 0.9
     """
     try:
         inner = iter(generator_or_function)  # type: ignore[arg-type]
@@ -137,8 +135,6 @@ def make_response(*args: t.Any) -> Response:
     Takes exactly what a view may return: ``make_response(body)``,
     ``make_response(body, status)``, ``make_response(body, status, headers)``, and so on.
     With no arguments it returns an empty response of the app's ``response_class``.
-
-    .. versionadded:: 0.6
     """
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     if not args:
@@ -168,8 +164,7 @@ def url_for(
         request, URLs are absolute by default.
     :param values: Values for the rule's variables; the rest become query arguments.
 
-    .. versionchanged:: 2.2
-        Calls ``current_app.url_for``, so an app can override it.
+    Calls ``current_app.url_for``, so an app can override it.
     """
     return current_app.url_for(
         endpoint,
@@ -193,8 +188,7 @@ def redirect(
     :param code: The redirect status code.
     :param Response: The response class, only used when no app is active.
 
-    .. versionadded:: 2.2
-        Uses ``current_app.redirect`` when an app is active.
+    Uses ``current_app.redirect`` when an app is active.
     """
     app_ctx = _cv_app.get(None)
     if app_ctx is not None:
@@ -213,8 +207,7 @@ def abort(code: int | BaseResponse, *args: t.Any, **kwargs: t.Any) -> t.NoReturn
     :param args: Passed on to the exception.
     :param kwargs: Passed on to the exception.
 
-    .. versionadded:: 2.2
-        Uses ``current_app.aborter`` when an app is active.
+    Uses ``current_app.aborter`` when an app is active.
     """
     app_ctx = _cv_app.get(None)
     if app_ctx is not None:
@@ -229,8 +222,6 @@ def get_template_attribute(template_name: str, attribute: str) -> t.Any:
 
     :param template_name: The template to load.
     :param attribute: The name of the macro or variable.
-
-    .. versionadded:: 0.2
     """
     template = current_app.jinja_env.get_template(template_name)
     return getattr(template.module, attribute)
@@ -242,9 +233,6 @@ def flash(message: str, category: str = "message") -> None:
     :param message: The message.
     :param category: A free-form category; ``"message"``, ``"error"``, ``"info"`` and
         ``"warning"`` are the conventional ones.
-
-    .. versionchanged:: 0.3
-        Added ``category``.
     """
     session = request_ctx.session
     # Read, append and assign back rather than appending in place: a session backed by
@@ -289,12 +277,6 @@ def get_flashed_messages(
     :param with_categories: Return ``(category, message)`` pairs instead of messages.
     :param category_filter: Only return messages in these categories. This is independent of
         ``with_categories``.
-
-    .. versionchanged:: 0.9
-        Added ``category_filter``.
-
-    .. versionchanged:: 0.3
-        Added ``with_categories``.
     """
     ctx = request_ctx._get_current_object()  # type: ignore[attr-defined]
     flashes: list[tuple[str, str]] | None = ctx.flashes
@@ -357,8 +339,6 @@ def send_file(
     :param last_modified: The last-modified time; read from the path when not given.
     :param max_age: How long clients may cache the file, in seconds, or a callable taking
         the file name. Defaults to :meth:`~erlen.Erlen.get_send_file_max_age`.
-
-    .. versionadded:: 0.2
     """
     return werkzeug.utils.send_file(  # type: ignore[return-value]
         **_send_file_arguments(
@@ -388,8 +368,6 @@ def send_from_directory(
         value from the client.
     :param path: The file's path inside ``directory``.
     :param kwargs: Passed on to :func:`send_file`.
-
-    .. versionadded:: 0.5
     """
     return werkzeug.utils.send_from_directory(  # type: ignore[return-value]
         directory, path, **_send_file_arguments(**kwargs)

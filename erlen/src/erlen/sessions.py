@@ -52,8 +52,7 @@ class SessionMixin(cabc.MutableMapping[str, t.Any]):
     #: it whenever the session is looked up through it (so does the :data:`.session` proxy),
     #: and the default interface adds ``Vary: Cookie`` to the response when it is set.
     #:
-    #: .. versionchanged:: 3.1.3
-    #:     Set by the request context on every access.
+    #: Set by the request context on every access.
     accessed = False
 
 
@@ -141,8 +140,6 @@ class SessionInterface:
     Requests sharing one session may be handled concurrently, and sessions are opened and
     saved in whatever order requests start and finish, so a backend with shared storage must
     make its own reads and writes safe.
-
-    .. versionadded:: 0.8
     """
 
     #: The class :meth:`make_null_session` creates and :meth:`is_null_session` checks for.
@@ -150,7 +147,6 @@ class SessionInterface:
 
     #: Whether the interface pickles session data. Extensions can look at this.
     #:
-    #: .. versionadded:: 0.10
     pickle_based = False
 
     def make_null_session(self, app: Erlen) -> NullSession:
@@ -174,8 +170,7 @@ class SessionInterface:
 
         Unset means browsers send the cookie only to the exact host that set it.
 
-        .. versionchanged:: 2.3
-            Unset by default; no fallback to ``SERVER_NAME``.
+        Unset by default; no fallback to ``SERVER_NAME``.
         """
         return app.config["SESSION_COOKIE_DOMAIN"]  # type: ignore[no-any-return]
 
@@ -197,10 +192,7 @@ class SessionInterface:
         return app.config["SESSION_COOKIE_SAMESITE"]  # type: ignore[no-any-return]
 
     def get_cookie_partitioned(self, app: Erlen) -> bool:
-        """Whether the cookie is ``Partitioned``, from ``SESSION_COOKIE_PARTITIONED``.
-
-        .. versionadded:: 3.1
-        """
+        """Whether the cookie is ``Partitioned``, from ``SESSION_COOKIE_PARTITIONED``."""
         return app.config["SESSION_COOKIE_PARTITIONED"]  # type: ignore[no-any-return]
 
     def get_expiration_time(self, app: Erlen, session: SessionMixin) -> datetime | None:
@@ -218,8 +210,6 @@ class SessionInterface:
         Yes if the session was modified, or if it is permanent and
         ``SESSION_REFRESH_EACH_REQUEST`` is on (which pushes the expiry forward on every
         request). Backends usually skip this check when the session was emptied.
-
-        .. versionadded:: 0.11
         """
         if session.modified:
             return True

@@ -236,8 +236,6 @@ def stream_template(
     :param template_name_or_list: The template name. Given a list, the first template that
         exists is rendered.
     :param context: The variables the template can use.
-
-    .. versionadded:: 2.2
     """
     app = _current_app()
     template = app.jinja_env.get_or_select_template(template_name_or_list)
@@ -249,8 +247,6 @@ def stream_template_string(source: str, **context: t.Any) -> t.Iterator[str]:
 
     :param source: The template's source code.
     :param context: The variables the template can use.
-
-    .. versionadded:: 2.2
     """
     app = _current_app()
     template = app.jinja_env.from_string(source)

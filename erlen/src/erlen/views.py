@@ -51,14 +51,12 @@ class View:
     #: Decorators applied to the generated view function, in list order, so the first one ends
     #: up innermost (as if it were written last in ``@decorator`` syntax).
     #:
-    #: .. versionadded:: 0.8
     decorators: t.ClassVar[list[t.Callable[..., t.Any]]] = []
 
     #: Build a new instance for every request (the default). Set to ``False`` to create one
     #: instance in :meth:`as_view` and share it; it is faster, but ``self`` then must not hold
     #: per-request data (use :data:`~erlen.g`).
     #:
-    #: .. versionadded:: 2.2
     init_every_request: t.ClassVar[bool] = True
 
     def dispatch_request(self) -> ft.ResponseReturnValue:
@@ -77,9 +75,6 @@ class View:
         also what gets instantiated, so it can be swapped out in tests.
 
         :param name: The name of the view function, which becomes the default endpoint.
-
-        .. versionchanged:: 2.2
-            Added the ``init_every_request`` class attribute.
         """
         if cls.init_every_request:
 

@@ -78,8 +78,6 @@ class CSRFError(BadRequest):
 
     Register an error handler for it to answer in the app's own style. Without one,
     browsers get a short HTML page and API clients ``application/problem+json``.
-
-    .. versionadded:: 0.1
     """
 
     description = "CSRF validation failed."
@@ -157,8 +155,6 @@ def generate_csrf(secret_key: str | bytes | None = None, token_key: str | None =
 
     :param secret_key: signs the token; default ``CSRF_SECRET_KEY`` or ``SECRET_KEY``.
     :param token_key: the session key of the secret; default ``CSRF_FIELD_NAME``.
-
-    .. versionadded:: 0.1
     """
     app, req_ctx = _contexts()
     field = token_key or _config(app, "FIELD_NAME")
@@ -184,17 +180,12 @@ def csrf_token() -> str:
     """Return the current session's CSRF token; the same as :func:`generate_csrf`.
 
     Templates have it as a global: ``{{ csrf_token() }}``.
-
-    .. versionadded:: 0.1
     """
     return generate_csrf()
 
 
 def csrf_input() -> Markup:
-    """Return a hidden form field carrying the CSRF token, for templates.
-
-    .. versionadded:: 0.1
-    """
+    """Return a hidden form field carrying the CSRF token, for templates."""
     app, _ = _contexts()
     name = escape(_config(app, "FIELD_NAME"))
     return Markup(f'<input type="hidden" name="{name}" value="{escape(generate_csrf())}">')
@@ -210,8 +201,6 @@ def validate_csrf(
 
     :param data: the token the client sent.
     :param time_limit: seconds the token is valid; default ``CSRF_TIME_LIMIT``.
-
-    .. versionadded:: 0.1
     """
     app, req_ctx = _contexts()
     if not data:
@@ -248,8 +237,6 @@ class CSRFProtect:
     """Check a CSRF token on every state-changing request of an app.
 
     :param app: an app to initialise now.
-
-    .. versionadded:: 0.1
     """
 
     def __init__(self, app: Erlen | None = None) -> None:

@@ -27,8 +27,7 @@ def dumps(obj: t.Any, **kwargs: t.Any) -> str:
     :param obj: The data to serialize.
     :param kwargs: Passed to the ``dumps`` implementation.
 
-    .. versionchanged:: 2.2
-        Calls ``current_app.json.dumps``, so an app can override it.
+    Calls ``current_app.json.dumps``, so an app can override it.
     """
     ctx = _cv_app.get(None)
     if ctx is not None:
@@ -101,8 +100,6 @@ def jsonify(*args: t.Any, **kwargs: t.Any) -> Response:
     :param args: One value to serialize, or several to serialize as a list.
     :param kwargs: Items to serialize as an object. Not allowed together with ``args``. With no
         arguments at all, ``null`` is serialized.
-
-    .. versionadded:: 0.2
     """
     ctx = _cv_app.get(None)
     if ctx is None:

@@ -32,8 +32,6 @@ class JSONProvider:
 
     :param app: The application. Only a :func:`weakref.proxy` to it is kept, in :attr:`_app`, so
         the provider does not keep the app alive.
-
-    .. versionadded:: 2.2
     """
 
     def __init__(self, app: App) -> None:

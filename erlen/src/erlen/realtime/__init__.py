@@ -6,8 +6,6 @@ subscribe once per process and fan each event out to the websocket clients subsc
 its channel. The session cookie web sets authenticates the websocket handshake, and
 ``Origin`` is checked. Delivery is at-most-once: clients that may have missed events get
 a ``resync`` frame and refetch over HTTP. See ``docs/realtime.md``.
-
-.. versionadded:: 0.1
 """
 
 from __future__ import annotations

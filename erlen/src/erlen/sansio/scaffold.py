@@ -181,10 +181,7 @@ class Scaffold:
 
     @property
     def has_static_folder(self) -> bool:
-        """Whether a static folder is configured.
-
-        .. versionadded:: 0.1
-        """
+        """Whether a static folder is configured."""
         return self.static_folder is not None
 
     @property

@@ -17,8 +17,6 @@ an in-process queue) and binds every job to it; views then call
 web process (``jobs.run_worker_thread()``, embedded mode). Delivery is at-least-once, with
 retries, backoff and a dead-letter queue (``jobs.dead_letters()``). See
 ``docs/ext/jobs.md``.
-
-.. versionadded:: 0.1
 """
 
 from __future__ import annotations

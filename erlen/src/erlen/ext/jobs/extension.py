@@ -184,8 +184,6 @@ class Jobs:
     Jobs run at least once: they are acknowledged only after they finish, retried with
     backoff when they raise, dead-lettered after the last retry, and run again if their
     worker is killed mid-job. Write them to be idempotent.
-
-    .. versionadded:: 0.1
     """
 
     def __init__(self, app: Erlen | None = None) -> None:

@@ -119,8 +119,6 @@ class LoginManager:
     :param revocations: where logged-out session ids are kept. Without one,
         :meth:`init_app` builds it from ``REDIS_URL``/``KEY_PREFIX``: Redis when set,
         else memory (fine for one process; several processes need Redis).
-
-    .. versionadded:: 0.1
     """
 
     def __init__(
@@ -547,8 +545,6 @@ def user_from_session(
     request apply: the login must not be logged out (pass the web app's revocation store,
     Redis in production) nor predate the user's session epoch. Session protection and
     the remember cookie are not looked at.
-
-    .. versionadded:: 0.1
     """
     user_id = data.get("_user_id")
     if user_id is None:

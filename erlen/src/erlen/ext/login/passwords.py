@@ -56,10 +56,7 @@ _dummy_hash: str | None = None
 
 
 def set_password_hasher(hasher: PasswordHasher) -> None:
-    """Use ``hasher`` for every new hash; existing hashes still verify and get upgraded.
-
-    .. versionadded:: 0.1
-    """
+    """Use ``hasher`` for every new hash; existing hashes still verify and get upgraded."""
     global _hasher, _dummy_hash
     _hasher = hasher
     _dummy_hash = None
@@ -71,10 +68,7 @@ def get_password_hasher() -> PasswordHasher:
 
 
 def hash_password(password: str) -> str:
-    """Hash ``password`` with argon2id and a random salt; store the returned string.
-
-    .. versionadded:: 0.1
-    """
+    """Hash ``password`` with argon2id and a random salt; store the returned string."""
     return _hasher.hash(password)
 
 
@@ -83,8 +77,6 @@ def verify_password(password_hash: str | None, password: str) -> bool:
 
     Never raises for a bad input: a missing, malformed or unknown-format hash is simply
     no match. werkzeug's ``scrypt:``/``pbkdf2:`` hashes are checked with werkzeug.
-
-    .. versionadded:: 0.1
     """
     if not password_hash or not isinstance(password, str):
         return False
@@ -103,10 +95,7 @@ def verify_password(password_hash: str | None, password: str) -> bool:
 
 
 def needs_rehash(password_hash: str) -> bool:
-    """Tell whether ``password_hash`` was made with other parameters, or isn't argon2id.
-
-    .. versionadded:: 0.1
-    """
+    """Tell whether ``password_hash`` was made with other parameters, or isn't argon2id."""
     if not password_hash.startswith("$argon2id$"):
         return True
     try:
@@ -138,8 +127,6 @@ def verify_and_update(
     is returned.
 
     :return: whether the password is right.
-
-    .. versionadded:: 0.1
     """
     if user is None:
         verify_password(_timing_dummy(), password)

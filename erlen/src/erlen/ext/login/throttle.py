@@ -42,8 +42,6 @@ class TooManyAttempts(APIAwareHTTPException, TooManyRequests):
     """429 for a login attempt over the limit, with ``Retry-After`` in seconds.
 
     Browsers get werkzeug's HTML page; API clients get ``{"error": ..., "retry_after": n}``.
-
-    .. versionadded:: 0.1
     """
 
     def __init__(self, retry_after: int) -> None:
@@ -229,8 +227,6 @@ class LoginThrottle:
         ``limit``. Raise it when many users share one address (an office NAT).
     :param backend: where the counters live. Without one, :meth:`init_app` builds it from
         ``REDIS_URL`` and ``KEY_PREFIX``.
-
-    .. versionadded:: 0.1
     """
 
     def __init__(

@@ -44,10 +44,7 @@ _DUMMY_HASH = hashlib.sha256(b"erlen dummy token").hexdigest()
 
 @dataclasses.dataclass(frozen=True)
 class TokenRecord:
-    """What is stored about a token: everything but the secret itself.
-
-    .. versionadded:: 0.1
-    """
+    """What is stored about a token: everything but the secret itself."""
 
     #: The public id: 16 hex characters, unique.
     id: str
@@ -94,10 +91,7 @@ class TokenStore(t.Protocol):
 
 
 class MemoryTokenStore:
-    """Token records in a dict: for tests and single-process development.
-
-    .. versionadded:: 0.1
-    """
+    """Token records in a dict: for tests and single-process development."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
@@ -158,8 +152,6 @@ def issue_token(
 
     Show the plaintext to the user once: it can't be recovered, only revoked and
     replaced. The store defaults to the current app's ``login_manager.token_store``.
-
-    .. versionadded:: 0.1
     """
     token_id = secrets.token_hex(8)
     secret = secrets.token_urlsafe(32)
@@ -191,8 +183,6 @@ def verify_token(
 
     Malformed, unknown, wrong-secret, revoked and expired tokens all give ``None``; the
     secret is compared in constant time.
-
-    .. versionadded:: 0.1
     """
     parts = parse_token(plaintext) if isinstance(plaintext, str) else None
     if parts is None:
@@ -208,10 +198,7 @@ def verify_token(
 
 
 def revoke_token(token_id: str, *, store: TokenStore | None = None) -> bool:
-    """Revoke the token with this id; return whether a live token was revoked.
-
-    .. versionadded:: 0.1
-    """
+    """Revoke the token with this id; return whether a live token was revoked."""
     return _current_store(store).revoke(token_id, datetime.now(UTC))
 
 
@@ -236,8 +223,6 @@ def token_request_loader(
     401 and ``WWW-Authenticate: Bearer error="invalid_token"``. The accepted token's
     record is available as ``g.api_token``. Register it with
     ``login_manager.request_loader(token_request_loader(load_user))``.
-
-    .. versionadded:: 0.1
     """
 
     def load_user_from_token(request: Request) -> t.Any | None:

@@ -42,8 +42,6 @@ class APIAwareHTTPException(HTTPException):
     Which one is decided by :func:`is_api_request`. Subclasses say what the JSON holds
     (:meth:`json_body`); the status and headers (``Retry-After``, ``WWW-Authenticate``)
     are the same either way.
-
-    .. versionadded:: 0.1
     """
 
     #: The ``Content-Type`` of the JSON answer.
@@ -87,8 +85,6 @@ class AuthenticationRequired(APIAwareHTTPException, Unauthorized):
     ``{"error": description}``. Both get a ``WWW-Authenticate: Bearer`` challenge, which
     names RFC 6750's ``invalid_token`` error when the request's bearer token was refused.
     Register an error handler for 401 to answer differently.
-
-    .. versionadded:: 0.1
     """
 
     description = "You must log in to access this resource."
@@ -174,8 +170,6 @@ def safe_next_url(target: str | None = None, default: str = "/") -> str:
     ``target`` defaults to the request's ``next`` query or form argument (or the session's
     ``_next`` when ``USE_SESSION_FOR_NEXT`` is set, which is then forgotten). Open
     redirects are refused: see :func:`is_safe_next_url`.
-
-    .. versionadded:: 0.1
     """
     if target is None:
         req_ctx = _cv_request.get(None)

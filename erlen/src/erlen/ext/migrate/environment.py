@@ -36,8 +36,6 @@ class MigrationEnvironment:
 
     :param state: The app's migration settings.
     :param config: The Alembic config of the run (``context.config``).
-
-    .. versionadded:: 0.1
     """
 
     def __init__(self, state: MigrateState, config: Config) -> None:

@@ -14,10 +14,7 @@ if t.TYPE_CHECKING:  # pragma: no cover
 
 @dataclass
 class MigrateState:
-    """What ``app.extensions["migrate"]`` holds for an app.
-
-    .. versionadded:: 0.1
-    """
+    """What ``app.extensions["migrate"]`` holds for an app."""
 
     #: The extension that made this state.
     migrate: Migrate
@@ -56,8 +53,6 @@ class Migrate:
         migration alters tables on SQLite (by rebuilding them) and on Postgres.
     :param configure_args: More keyword arguments for Alembic's ``context.configure()``,
         e.g. ``include_object``, ``version_table``.
-
-    .. versionadded:: 0.1
     """
 
     def __init__(

@@ -33,8 +33,6 @@ class SchemaDriftError(CommandError):
     """The models and the migrations disagree: autogenerate would write a new revision.
 
     :param diffs: Alembic's list of differences, as ``check`` reports them.
-
-    .. versionadded:: 0.1
     """
 
     def __init__(self, diffs: list[t.Any]) -> None:

@@ -86,8 +86,6 @@ class Api:
     :param docs_path: Where the docs page is served, under ``prefix``; ``None`` serves none.
     :param name: Prefixes the endpoints of the document and docs page, to keep two APIs on
         one app apart.
-
-    .. versionadded:: 0.1
     """
 
     def __init__(

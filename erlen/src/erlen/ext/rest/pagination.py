@@ -92,8 +92,6 @@ def paginate_list(items: Sequence[T], params: PageParams) -> Page[T]:
 
     A page past the end is empty, not an error, so a client paging while items are deleted
     just stops.
-
-    .. versionadded:: 0.1
     """
     window = items[params.offset : params.offset + params.per_page]
     return Page.build(window, total=len(items), params=params)

@@ -98,8 +98,6 @@ def problem_response(
     :param instance: Identifies this occurrence; defaults to the current request's path.
     :param headers: Extra response headers, such as ``Allow`` or ``Retry-After``.
     :param extensions: Extra members, such as ``errors``.
-
-    .. versionadded:: 0.1
     """
     if instance is None:
         ctx = _cv_request.get(None)

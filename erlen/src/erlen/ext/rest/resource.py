@@ -31,8 +31,6 @@ class Resource(MethodView):
             @response(None, status=204)
             def delete(self, id: int) -> None:
                 store.delete(id)
-
-    .. versionadded:: 0.1
     """
 
     @classmethod

@@ -81,8 +81,6 @@ def body(model: t.Any, *, name: str | None = None) -> t.Callable[[F], F]:
 
     :param model: A pydantic model, or any type pydantic validates (``list[ThingIn]``).
     :param name: The parameter that receives the validated value.
-
-    .. versionadded:: 0.1
     """
 
     def decorator(func: F) -> F:
@@ -99,8 +97,6 @@ def query(model: type[BaseModel], *, name: str | None = None) -> t.Callable[[F],
     A field typed as a list reads every value of a repeated argument; other fields read the
     first. Unknown arguments are rejected when the model forbids extras. The value arrives as
     ``name``, the parameter annotated with ``model``, or ``query``.
-
-    .. versionadded:: 0.1
     """
 
     def decorator(func: F) -> F:
@@ -123,8 +119,6 @@ def response(
     :param model: A pydantic model or type (``list[ThingOut]``), or ``None`` for no body.
     :param status: The success status, e.g. ``201`` for a create, ``204`` with ``None``.
     :param description: Describes the response in the OpenAPI document.
-
-    .. versionadded:: 0.1
     """
 
     def decorator(func: F) -> F:
@@ -140,8 +134,6 @@ def error_responses(*statuses: int) -> t.Callable[[F], F]:
 
     Validation (``400``, ``415``, ``422``) and unknown ids (``404`` when the URL has
     parameters) are documented without this.
-
-    .. versionadded:: 0.1
     """
 
     def decorator(func: F) -> F:

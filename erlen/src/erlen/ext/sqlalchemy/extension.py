@@ -65,8 +65,6 @@ class SQLAlchemy:
     :param session_options: Passed to :class:`~sqlalchemy.orm.sessionmaker`; ``scopefunc``
         replaces the app-context scope.
     :param add_models_to_shell: Add ``db`` and every model to ``erlen shell``.
-
-    .. versionadded:: 0.1
     """
 
     #: The declarative base for this extension's models.

@@ -69,8 +69,6 @@ class Model:
             pass
 
         db = SQLAlchemy(model_class=Base)  # db.Model is Base
-
-    .. versionadded:: 0.1
     """
 
     if t.TYPE_CHECKING:  # pragma: no cover

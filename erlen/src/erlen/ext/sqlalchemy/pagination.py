@@ -69,8 +69,6 @@ class Pagination:
 
     Made by :meth:`SQLAlchemy.paginate <erlen.ext.sqlalchemy.SQLAlchemy.paginate>`. Iterating
     over it iterates over :attr:`items`.
-
-    .. versionadded:: 0.1
     """
 
     def __init__(

@@ -61,8 +61,6 @@ class Session(sa_orm.Session):
 
     :param db: The extension the session belongs to.
     :param kwargs: Passed to :class:`sqlalchemy.orm.Session`.
-
-    .. versionadded:: 0.1
     """
 
     def __init__(self, db: SQLAlchemy, **kwargs: t.Any) -> None:

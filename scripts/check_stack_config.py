@@ -19,7 +19,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import stackconf  # noqa: E402
+import stackconf
 
 ROOT = stackconf.ROOT
 VENV_BIN = Path(sys.executable).parent

@@ -14,7 +14,7 @@ import urllib.request
 def probe(url: str, timeout: float = 4.0) -> tuple[bool, str]:
     """Fetch ``url``; return (healthy, one-line reason)."""
     try:
-        with urllib.request.urlopen(url, timeout=timeout) as response:  # noqa: S310
+        with urllib.request.urlopen(url, timeout=timeout) as response:
             return 200 <= response.status < 300, f"{response.status} {url}"
     except urllib.error.HTTPError as e:
         return False, f"{e.code} {url}: {e.read(200).decode(errors='replace')}"

@@ -27,9 +27,9 @@ from werkzeug.test import EnvironBuilder
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from app import create_app  # noqa: E402
+from app import create_app
 
-import erlen  # noqa: E402
+import erlen
 
 POST_BODY = json.dumps({"name": "Ada", "tags": ["a", "b", "c"], "score": 9.5}).encode()
 

@@ -953,7 +953,7 @@ class Erlen(App):
             except Exception as e:
                 error = e
                 response = self.handle_exception(e)
-            except:  # noqa: E722
+            except:
                 error = sys.exc_info()[1]
                 raise
             return response(environ, start_response)

@@ -10,7 +10,7 @@ from .cli import AppGroup
 from .globals import current_app
 from .helpers import send_from_directory
 from .sansio.blueprints import Blueprint as SansioBlueprint
-from .sansio.blueprints import BlueprintSetupState as BlueprintSetupState  # noqa: F401
+from .sansio.blueprints import BlueprintSetupState as BlueprintSetupState
 from .sansio.scaffold import _sentinel
 
 if t.TYPE_CHECKING:  # pragma: no cover

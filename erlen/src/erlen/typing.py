@@ -10,9 +10,9 @@ import collections.abc as cabc
 import typing as t
 
 if t.TYPE_CHECKING:  # pragma: no cover
-    from _typeshed.wsgi import WSGIApplication  # noqa: F401
-    from werkzeug.datastructures import Headers  # noqa: F401
-    from werkzeug.sansio.response import Response  # noqa: F401
+    from _typeshed.wsgi import WSGIApplication
+    from werkzeug.datastructures import Headers
+    from werkzeug.sansio.response import Response
 
 # What a view may return as a body.
 ResponseValue = t.Union[

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-import sqlalchemy as sa  # noqa: F401 - for the revision's code
-from alembic import op  # noqa: F401
+import sqlalchemy as sa
+from alembic import op
 
 revision: str = "8b775d3f43d7"
 down_revision: str | Sequence[str] | None = "6460eb0d201e"

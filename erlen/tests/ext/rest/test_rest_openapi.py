@@ -183,7 +183,7 @@ class Converters(Resource):
     @response(list[Person])
     def post(
         self, key: uuid.UUID, mode: str, ratio: float, rest: str, name: str, query: t.Any
-    ) -> t.Any:  # noqa: E501
+    ) -> t.Any:
         raise NotImplementedError
 
 

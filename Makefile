@@ -51,8 +51,8 @@ bench: $(STAMP) ## Benchmark erlen against Flask, side by side (see erlen/docs/b
 dev: $(STAMP) ## Run the whole starter in one process (no docker): http://127.0.0.1:5000
 	$(PY) -m web.dev $(DEV_ARGS)
 
-compat: $(STAMP) ## Run Flask 3.1.3's own test suite against erlen (needs ../shared/compat)
-	python3 ../shared/compat/run_suite.py flask
+compat: $(STAMP) ## Run Flask 3.1.3's own test suite against erlen (erlen/docs/compatibility.md)
+	$(PY) erlen/compat/run_flask_suite.py $(COMPAT_ARGS)
 
 .env: .env.example
 	@python3 scripts/make_env.py

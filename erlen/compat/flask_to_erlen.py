@@ -47,7 +47,7 @@ def _normalize(name: str) -> str:
 
 
 class FlaskAlias(importlib.abc.MetaPathFinder, importlib.abc.Loader):
-    """Resolve ``flask`` and ``flask.*`` to the already-imported erlen modules."""
+    """Resolve ``flask`` and ``flask.*`` to erlen's own module objects (imported if needed)."""
 
     def find_spec(
         self,

@@ -12,3 +12,4 @@ from .model import Model as Model
 from .model import NAMING_CONVENTION as NAMING_CONVENTION
 from .pagination import Pagination as Pagination
 from .session import Session as Session
+from .session import SessionLike as SessionLike

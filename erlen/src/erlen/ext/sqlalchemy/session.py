@@ -108,3 +108,19 @@ class Session(sa_orm.Session):
         if None in engines:
             return engines[None]
         return super().get_bind(mapper, clause=clause, bind=bind, **kwargs)
+
+
+#: What a function that takes "a session" should declare: a plain
+#: :class:`sqlalchemy.orm.Session` (a script's, a test's) or ``db.session``.
+#:
+#: ``db.session`` is a :class:`~sqlalchemy.orm.scoped_session`, a proxy that forwards each
+#: method to the current context's session; it is not a ``Session`` subclass, so annotating
+#: it as one would be a lie ``isinstance`` disproves. Both members of this union offer the
+#: same typed methods (``add``, ``get``, ``execute``, ``scalars``, ``commit``, ...), so code
+#: written against it is checked against each and works with either::
+#:
+#:     def post_message(*, session: SessionLike, body: str) -> Message: ...
+#:
+#:     post_message(session=db.session, body="hi")  # in a view or a job
+#:     post_message(session=Session(engine), body="hi")  # in a script
+SessionLike: t.TypeAlias = sa_orm.Session | sa_orm.scoped_session[t.Any]

@@ -17,9 +17,11 @@ from erlen.ext.migrate import Migrate
 from erlen.ext.realtime import Publisher
 from erlen.ext.sqlalchemy import SQLAlchemy
 
+from .models.base import Base
+
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
-db = SQLAlchemy()
+db = SQLAlchemy(model_class=Base)
 migrate = Migrate(directory=str(MIGRATIONS))
 jobs = Jobs()
 publisher = Publisher()

@@ -1,6 +1,10 @@
-"""The database models. A model never imports a service."""
+"""The database models, all derived from :class:`Base` (``db.Model``).
+
+A model imports neither the extensions nor a service, so anything can import a model.
+"""
 
 from __future__ import annotations
 
+from .base import Base as Base
 from .message import Message as Message
 from .user import User as User

@@ -11,7 +11,7 @@ from sqlalchemy import String
 from sqlalchemy.orm import Mapped
 from sqlalchemy.orm import mapped_column
 
-from ..extensions import db
+from .base import Base
 
 AUTHOR_MAX = 40
 BODY_MAX = 500
@@ -21,7 +21,7 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-class Message(db.Model):  # type: ignore[name-defined, misc]
+class Message(Base):
     """A line on the board. ``word_count`` is filled in by the worker's job."""
 
     __tablename__ = "messages"

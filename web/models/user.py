@@ -12,7 +12,7 @@ from sqlalchemy import String
 from sqlalchemy.orm import Mapped
 from sqlalchemy.orm import mapped_column
 
-from ..extensions import db
+from .base import Base
 
 USERNAME_MAX = 40
 
@@ -21,7 +21,7 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-class User(UserMixin, db.Model):  # type: ignore[name-defined, misc]
+class User(UserMixin, Base):
     """An account. ``session_epoch`` goes up on "log out everywhere", revoking every session."""
 
     __tablename__ = "users"

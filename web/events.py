@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import typing as t
 
+from .models import Message
+
 #: The board everyone on the page is subscribed to.
 BOARD_CHANNEL = "board"
 
@@ -32,8 +34,8 @@ class MessageEvent(t.TypedDict):
     created_at: str
 
 
-def message_payload(message: t.Any) -> MessageEvent:
-    """The event payload for a ``web.models.Message``."""
+def message_payload(message: Message) -> MessageEvent:
+    """The event payload for a message."""
     return {
         "id": message.id,
         "author": message.author,

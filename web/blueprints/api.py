@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import typing as t
-
 from erlen import Blueprint
 from erlen import jsonify
 from erlen import request
 from erlen import url_for
+from erlen.typing import ResponseReturnValue
 from werkzeug.exceptions import BadRequest
 
 from .. import events
@@ -31,7 +30,7 @@ def _int_arg(name: str, default: int | None) -> int | None:
 
 
 @bp.get("/messages")
-def list_messages() -> t.Any:
+def list_messages() -> ResponseReturnValue:
     limit = _int_arg("limit", 50)
     before = _int_arg("before", None)
     assert limit is not None  # it has a default
@@ -40,12 +39,12 @@ def list_messages() -> t.Any:
 
 
 @bp.get("/messages/<int:message_id>")
-def get_message(message_id: int) -> t.Any:
+def get_message(message_id: int) -> ResponseReturnValue:
     return events.message_payload(messages.get_message(session=db.session, message_id=message_id))
 
 
 @bp.post("/messages")
-def create_message() -> t.Any:
+def create_message() -> ResponseReturnValue:
     from worker.jobs import process_message
 
     data = request.get_json()

@@ -15,23 +15,25 @@ from erlen.ext.login import login_required
 from erlen.ext.login import login_user
 from erlen.ext.login import logout_user
 from erlen.ext.login import safe_next_url
+from erlen.typing import ResponseReturnValue
 
 from ..errors import ValidationError
 from ..extensions import db
 from ..extensions import throttle
+from ..models import User
 from ..services import accounts
 
 bp = Blueprint("auth", __name__)
 
 
-def _signed_in(user: t.Any) -> None:
+def _signed_in(user: User) -> None:
     # A fresh session: nothing from before the login survives (the anonymous visitor id
     # included; the board gives the session a new one).
     login_user(user)
 
 
 @bp.route("/register", methods=["GET", "POST"])
-def register() -> t.Any:
+def register() -> ResponseReturnValue:
     if request.method == "POST":
         try:
             user = accounts.register(
@@ -48,7 +50,7 @@ def register() -> t.Any:
 
 
 @bp.route("/login", methods=["GET", "POST"])
-def login() -> t.Any:
+def login() -> ResponseReturnValue:
     if request.method == "POST":
         username = accounts.normalise_username(request.form.get("username", ""))
         throttle.attempt(username, request.remote_addr)  # 429 with Retry-After when over
@@ -66,7 +68,7 @@ def login() -> t.Any:
 
 @bp.post("/logout")
 @login_required
-def logout() -> t.Any:
+def logout() -> ResponseReturnValue:
     everywhere = request.form.get("everywhere") == "1"
     logout_user(everywhere=everywhere)
     flash("Logged out everywhere." if everywhere else "Logged out.", "success")

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import typing as t
-
 from erlen import Blueprint
 from erlen import flash
 from erlen import redirect
 from erlen import render_template
 from erlen import request
 from erlen import url_for
+from erlen.typing import ResponseReturnValue
 
 from .. import events
 from ..errors import ValidationError
@@ -31,7 +30,7 @@ def index() -> str:
 
 
 @bp.post("/messages")
-def post() -> t.Any:
+def post() -> ResponseReturnValue:
     from worker.jobs import process_message
 
     try:

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import typing as t
-
 from erlen import Blueprint
 from erlen import current_app
 from erlen import jsonify
+from erlen.typing import ResponseReturnValue
 from sqlalchemy import text
 
 from ..extensions import db
@@ -16,13 +15,13 @@ bp = Blueprint("health", __name__)
 
 
 @bp.get("/healthz")
-def healthz() -> t.Any:
+def healthz() -> ResponseReturnValue:
     """Alive: the process answers. Checks nothing else, so it never flaps with a dependency."""
     return {"status": "ok"}
 
 
 @bp.get("/readyz")
-def readyz() -> t.Any:
+def readyz() -> ResponseReturnValue:
     """Ready: Postgres answers ``SELECT 1``, Redis answers ``PING``, migrations are at head."""
     from erlen.ext.migrate import migrations_at_head
 

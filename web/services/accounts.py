@@ -6,9 +6,9 @@ import re
 
 from erlen.ext.login import hash_password
 from erlen.ext.login import verify_and_update
+from erlen.ext.sqlalchemy import SessionLike
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
 
 from ..errors import ValidationError
 from ..models.user import User
@@ -23,7 +23,7 @@ def normalise_username(username: str) -> str:
     return username.strip().lower()
 
 
-def register(*, session: Session, username: str, password: str) -> User:
+def register(*, session: SessionLike, username: str, password: str) -> User:
     """Create an account.
 
     :raises ValidationError: a malformed or taken username, or a password out of bounds.
@@ -45,7 +45,7 @@ def register(*, session: Session, username: str, password: str) -> User:
     return user
 
 
-def authenticate(*, session: Session, username: str, password: str) -> User | None:
+def authenticate(*, session: SessionLike, username: str, password: str) -> User | None:
     """The user whose password this is, or ``None``. Upgrades an outdated hash.
 
     An unknown username takes as long as a wrong password, so it can't be probed.
@@ -61,7 +61,7 @@ def authenticate(*, session: Session, username: str, password: str) -> User | No
     return user
 
 
-def revoke_all_sessions(*, session: Session, user: User) -> None:
+def revoke_all_sessions(*, session: SessionLike, user: User) -> None:
     """Bump the user's session epoch: every existing session and remember cookie stops working."""
     user.session_epoch += 1
     session.commit()

@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 from datetime import UTC
 
+from erlen.ext.sqlalchemy import SessionLike
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from ..errors import NotFoundError
 from ..errors import ValidationError
@@ -17,7 +17,7 @@ from ..models.message import Message
 MAX_PAGE = 100
 
 
-def post_message(*, session: Session, author: str, body: str) -> Message:
+def post_message(*, session: SessionLike, author: str, body: str) -> Message:
     """Validate and save a message; it is processed later by the worker.
 
     :raises ValidationError: empty body, or body/author over the limits.
@@ -37,7 +37,7 @@ def post_message(*, session: Session, author: str, body: str) -> Message:
 
 
 def list_messages(
-    *, session: Session, limit: int = 50, before_id: int | None = None
+    *, session: SessionLike, limit: int = 50, before_id: int | None = None
 ) -> list[Message]:
     """The newest messages first; ``before_id`` pages backwards."""
     if not 1 <= limit <= MAX_PAGE:
@@ -48,7 +48,7 @@ def list_messages(
     return list(session.scalars(query))
 
 
-def get_message(*, session: Session, message_id: int) -> Message:
+def get_message(*, session: SessionLike, message_id: int) -> Message:
     """One message.
 
     :raises NotFoundError: no message has that id.
@@ -59,7 +59,7 @@ def get_message(*, session: Session, message_id: int) -> Message:
     return message
 
 
-def process_message(*, session: Session, message_id: int) -> Message | None:
+def process_message(*, session: SessionLike, message_id: int) -> Message | None:
     """Count the words of a message. Idempotent: a processed message is left as it is.
 
     Returns ``None`` if the message no longer exists (nothing to do, not an error: the job

@@ -38,7 +38,7 @@ def create_app(
     from .blueprints import api
     from .blueprints import auth
     from .blueprints import board
-    from .blueprints import health
+    from .health import views as health
 
     app.register_blueprint(board.bp)
     app.register_blueprint(api.bp)

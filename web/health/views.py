@@ -1,10 +1,12 @@
-"""Liveness and readiness for the orchestrator (compose health checks, load balancers)."""
+"""Liveness and readiness of the web service, for the orchestrator (compose health checks,
+Kubernetes probes, load balancers)."""
 
 from __future__ import annotations
 
 from erlen import Blueprint
 from erlen import current_app
 from erlen import jsonify
+from erlen.ext.migrate import migrations_at_head
 from erlen.typing import ResponseReturnValue
 from sqlalchemy import text
 
@@ -20,11 +22,8 @@ def healthz() -> ResponseReturnValue:
     return {"status": "ok"}
 
 
-@bp.get("/readyz")
-def readyz() -> ResponseReturnValue:
-    """Ready: Postgres answers ``SELECT 1``, Redis answers ``PING``, migrations are at head."""
-    from erlen.ext.migrate import migrations_at_head
-
+def readiness_checks() -> dict[str, str]:
+    """Each dependency's state: ``"ok"``, or why not. Needs an app context."""
     checks: dict[str, str] = {}
     try:
         db.session.execute(text("SELECT 1"))
@@ -40,6 +39,13 @@ def readyz() -> ResponseReturnValue:
         checks["migrations"] = "ok" if migrations_at_head(current_app) else "behind head"
     except Exception as e:
         checks["migrations"] = f"error: {type(e).__name__}"
+    return checks
+
+
+@bp.get("/readyz")
+def readyz() -> ResponseReturnValue:
+    """Ready: Postgres answers ``SELECT 1``, Redis answers ``PING``, migrations are at head."""
+    checks = readiness_checks()
     ready = all(value == "ok" for value in checks.values())
     response = jsonify(status="ready" if ready else "not ready", checks=checks)
     response.status_code = 200 if ready else 503

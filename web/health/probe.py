@@ -29,7 +29,3 @@ def main(argv: list[str]) -> int:
     healthy, reason = probe(argv[0])
     print(reason)
     return 0 if healthy else 1
-
-
-if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))

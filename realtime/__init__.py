@@ -6,14 +6,14 @@ from erlen import Erlen
 from erlen.realtime import RealtimeServer
 from erlen.realtime.auth import SessionCookieAuth
 
+from web.extensions import publisher
+
 from .handlers import authorize
 from .handlers import on_publish
 
 
 def create_server(app: Erlen) -> RealtimeServer:
     """The websocket server for ``app``'s configuration (same secret, broker and prefix)."""
-    from web.extensions import publisher
-
     return RealtimeServer(
         broker=publisher.get_broker(app),
         auth=SessionCookieAuth.from_app(app),

@@ -8,8 +8,11 @@ import logging
 import os
 import sys
 
-from web import create_app
+from werkzeug._reloader import run_with_reloader
+
+from web.app import create_app
 from web.config import ConfigError
+from web.logs import configure_logging
 
 from . import create_server
 
@@ -31,8 +34,6 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"the port must be between 0 and 65535, got {port}.")
 
     if args.reload:
-        from werkzeug._reloader import run_with_reloader
-
         run_with_reloader(lambda: _serve(args.host, port))
         return 0
     return _serve(args.host, port)
@@ -44,8 +45,6 @@ def _serve(host: str, port: int) -> int:
     except ConfigError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
-    from web.logs import configure_logging
-
     configure_logging(app.config["LOG_LEVEL"])
     server = create_server(app)
     log.info("realtime listening on %s:%s", host, port)

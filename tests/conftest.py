@@ -43,8 +43,8 @@ def make_env_fixture() -> t.Callable[..., dict[str, str]]:
 
 @pytest.fixture
 def app(tmp_path: Path) -> t.Iterator[Erlen]:
-    import worker.jobs  # noqa: F401  (registers the jobs, as the services do)
-    from web import create_app
+    import web.jobs  # noqa: F401  (declares the jobs, as the services do)
+    from web.app import create_app
 
     app = create_app({"TESTING": True}, env=_make_env(tmp_path))
     upgrade(app)

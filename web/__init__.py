@@ -1,51 +1,5 @@
-"""The starter's web service: an erlen app built by :func:`create_app`."""
+"""The starter's web service: an erlen app built by :func:`web.app.create_app`.
 
-from __future__ import annotations
-
-import os
-import typing as t
-
-from erlen import Erlen
-
-from . import config as config_module
-
-
-def create_app(
-    config: t.Mapping[str, t.Any] | None = None, *, env: t.Mapping[str, str] | None = None
-) -> Erlen:
-    """Build the web app: configuration from the environment, extensions, blueprints.
-
-    :param config: overrides applied after the environment (tests use it).
-    :param env: the environment to read instead of ``os.environ``.
-    """
-    env = os.environ if env is None else env
-    instance = env.get("INSTANCE_PATH")
-    app = Erlen(__name__, instance_path=os.path.abspath(instance) if instance else None)
-    app.config.from_mapping(config_module.from_env(app.instance_path, env))
-    if config:
-        app.config.update(config)
-    app.config.setdefault("SQLALCHEMY_DATABASE_URI", app.config["DATABASE_URL"])
-    from .logs import init_request_logging
-    from .security import init_security_headers
-
-    init_request_logging(app)
-    init_security_headers(app)
-
-    from .extensions import init_extensions
-
-    init_extensions(app)
-
-    from .blueprints import api
-    from .blueprints import auth
-    from .blueprints import board
-    from .health import views as health
-
-    app.register_blueprint(board.bp)
-    app.register_blueprint(api.bp)
-    app.register_blueprint(health.bp)
-    app.register_blueprint(auth.bp)
-
-    from .errors import register_error_handlers
-
-    register_error_handlers(app)
-    return app
+This file imports nothing: ``python -m web.health`` (a container health check) runs often
+and must start fast, without loading the app.
+"""

@@ -3,6 +3,9 @@
 SQLite under ``instance/``, in-memory pub/sub and job broker, the realtime server and a job
 worker on threads, erlen's dev server with reloader and debugger in front. The same code as
 ``make up``; only the URLs in the configuration differ.
+
+This module is the composition root of embedded mode, so it is the one place in ``web`` that
+names the realtime service; nothing imports it.
 """
 
 from __future__ import annotations
@@ -11,7 +14,17 @@ import argparse
 import os
 import sys
 
+from erlen import Erlen
+from erlen.ext.migrate import upgrade
 from werkzeug.serving import is_running_from_reloader
+
+import realtime
+import web.jobs  # noqa: F401  (declares the jobs the worker thread runs)
+
+from .app import create_app
+from .config import ConfigError
+from .extensions import jobs
+from .logs import configure_logging
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -30,16 +43,11 @@ def main(argv: list[str] | None = None) -> int:
     origins = f"http://127.0.0.1:{args.port},http://localhost:{args.port}"
     os.environ.setdefault("ALLOWED_ORIGINS", origins)
 
-    from web import create_app
-    from web.config import ConfigError
-
     try:
         app = create_app()
     except ConfigError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
-
-    from web.logs import configure_logging
 
     configure_logging(app.config["LOG_LEVEL"])
     use_reloader = not args.no_reload
@@ -58,19 +66,13 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def start_embedded_services(app: object, host: str, realtime_port: int) -> None:
+def start_embedded_services(app: Erlen, host: str, realtime_port: int) -> None:
     """Migrate the SQLite database, then start the realtime server and a job worker."""
-    from erlen.ext.migrate import upgrade
-
-    import worker.jobs  # noqa: F401  (registers the actors)
-    from realtime import create_server
-    from web.extensions import jobs
-
-    upgrade(app)  # type: ignore[arg-type]
-    server = create_server(app)  # type: ignore[arg-type]
+    upgrade(app)
+    server = realtime.create_server(app)
     handle = server.run_in_thread(host, realtime_port)
     print(f" * Realtime websocket on ws://{host}:{handle.port}/ws")
-    jobs.run_worker_thread()
+    jobs.run_worker_thread(app=app)
     print(" * Job worker running in-process")
 
 

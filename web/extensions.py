@@ -1,7 +1,7 @@
 """The app's extensions, created unbound here and bound to the app in :func:`init_extensions`.
 
-Importing them (``from web.extensions import db``) never needs an app, so models, services
-and jobs can be imported anywhere.
+Importing them (``from web.extensions import db``) never needs an app, so services and jobs
+can be imported anywhere.
 """
 
 from __future__ import annotations
@@ -17,7 +17,9 @@ from erlen.ext.migrate import Migrate
 from erlen.ext.realtime import Publisher
 from erlen.ext.sqlalchemy import SQLAlchemy
 
-from .models.base import Base
+from .models import Base
+from .models import User
+from .services import accounts
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
@@ -30,6 +32,16 @@ login_manager = LoginManager()
 throttle = LoginThrottle(limit=10, window=60)
 
 
+@login_manager.user_loader
+def load_user(user_id: str) -> User | None:
+    return db.session.get(User, int(user_id)) if user_id.isdigit() else None
+
+
+@login_manager.epoch_bumper
+def bump_epoch(user: User) -> None:
+    accounts.revoke_all_sessions(session=db.session, user=user)
+
+
 def init_extensions(app: Erlen) -> None:
     db.init_app(app)
     migrate.init_app(app, db)
@@ -39,14 +51,3 @@ def init_extensions(app: Erlen) -> None:
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
     throttle.init_app(app)
-
-    from . import models
-    from .services import accounts
-
-    @login_manager.user_loader
-    def load_user(user_id: str) -> models.User | None:
-        return db.session.get(models.User, int(user_id)) if user_id.isdigit() else None
-
-    @login_manager.epoch_bumper
-    def bump_epoch(user: models.User) -> None:
-        accounts.revoke_all_sessions(session=db.session, user=user)

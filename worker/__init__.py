@@ -1,1 +1,4 @@
-"""The starter's worker: job definitions (ids in → web services → events out)."""
+"""The starter's worker: the process that runs the jobs declared in :mod:`web.jobs`.
+
+It has no job code of its own; ``python -m worker`` is all there is.
+"""

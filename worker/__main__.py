@@ -5,16 +5,16 @@ from __future__ import annotations
 import sys
 
 from erlen import Erlen
+from werkzeug._reloader import run_with_reloader
 
+import web.jobs  # noqa: F401  (declares the jobs this process runs)
+from web.app import create_app
 from web.config import ConfigError
 from web.extensions import jobs
+from web.logs import configure_logging
 
 
 def _create_app() -> Erlen:
-    import worker.jobs  # noqa: F401  (registers the actors)
-    from web import create_app
-    from web.logs import configure_logging
-
     app = create_app()
     configure_logging(app.config["LOG_LEVEL"])
     return app
@@ -24,8 +24,6 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if "--reload" in argv:
         # Development (docker-compose.dev.yml): restart the worker when the code changes.
-        from werkzeug._reloader import run_with_reloader
-
         rest = [arg for arg in argv if arg != "--reload"]
         run_with_reloader(lambda: sys.exit(_run(rest)))
         return 0

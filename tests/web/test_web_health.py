@@ -7,7 +7,7 @@ from pathlib import Path
 
 from erlen.ext.migrate import downgrade
 
-from web import create_app
+from web.app import create_app
 
 
 def test_healthz_is_always_ok(client) -> None:  # type: ignore[no-untyped-def]

@@ -12,7 +12,7 @@ from werkzeug.exceptions import BadRequest
 from .. import events
 from ..errors import ValidationError
 from ..extensions import db
-from ..extensions import publisher
+from ..services import board
 from ..services import messages
 from ..visitors import current_author
 
@@ -45,16 +45,11 @@ def get_message(message_id: int) -> ResponseReturnValue:
 
 @bp.post("/messages")
 def create_message() -> ResponseReturnValue:
-    from worker.jobs import process_message
-
     data = request.get_json()
     if not isinstance(data, dict) or not isinstance(data.get("body"), str):
         raise BadRequest('Send a JSON object like {"body": "some text"}.')
-    message = messages.post_message(session=db.session, author=current_author(), body=data["body"])
-    payload = events.message_payload(message)
-    publisher.publish(events.BOARD_CHANNEL, events.MESSAGE_POSTED, payload)
-    process_message.send(message.id)
-    response = jsonify(payload)
+    message = board.post_message(session=db.session, author=current_author(), body=data["body"])
+    response = jsonify(events.message_payload(message))
     response.status_code = 201
     response.headers["Location"] = url_for("api.get_message", message_id=message.id)
     return response

@@ -10,11 +10,10 @@ from erlen import request
 from erlen import url_for
 from erlen.typing import ResponseReturnValue
 
-from .. import events
 from ..errors import ValidationError
 from ..extensions import db
-from ..extensions import publisher
 from ..models.message import BODY_MAX
+from ..services import board
 from ..services import messages
 from ..visitors import current_author
 from ..visitors import current_visitor
@@ -31,15 +30,10 @@ def index() -> str:
 
 @bp.post("/messages")
 def post() -> ResponseReturnValue:
-    from worker.jobs import process_message
-
     try:
-        message = messages.post_message(
+        board.post_message(
             session=db.session, author=current_author(), body=request.form.get("body", "")
         )
     except ValidationError as e:
         flash(e.message, "error")
-        return redirect(url_for("board.index"))
-    publisher.publish(events.BOARD_CHANNEL, events.MESSAGE_POSTED, events.message_payload(message))
-    process_message.send(message.id)
     return redirect(url_for("board.index"))

@@ -1,4 +1,5 @@
 """Plain service functions: keyword-only arguments, explicit dependencies, no request globals.
 
-Views, worker jobs and realtime handlers all call these.
+Views, jobs (:mod:`web.jobs`) and realtime handlers all call these; a view calls one use case
+from :mod:`web.services.board`, which knows the events and jobs a write implies.
 """

@@ -1,4 +1,8 @@
-"""Posting, listing and processing board messages."""
+"""Board messages: checking and adding one, listing, processing.
+
+These functions don't announce anything; :mod:`web.services.board` decides what a new message
+implies (an event and a job).
+"""
 
 from __future__ import annotations
 
@@ -17,8 +21,8 @@ from ..models.message import Message
 MAX_PAGE = 100
 
 
-def post_message(*, session: SessionLike, author: str, body: str) -> Message:
-    """Validate and save a message; it is processed later by the worker.
+def add_message(*, session: SessionLike, author: str, body: str) -> Message:
+    """Validate a message and add it to the session; the caller commits.
 
     :raises ValidationError: empty body, or body/author over the limits.
     """
@@ -32,7 +36,6 @@ def post_message(*, session: SessionLike, author: str, body: str) -> Message:
         raise ValidationError(f"An author name is 1 to {AUTHOR_MAX} characters.")
     message = Message(author=author, body=body)
     session.add(message)
-    session.commit()
     return message
 
 

@@ -1,13 +1,16 @@
-"""Background jobs. Each is thin and idempotent: it takes ids, calls a web service, publishes
-an event. Jobs are at-least-once, so running one twice must do no harm."""
+"""Background jobs (actors), run by ``python -m worker`` or, in ``make dev``, a worker thread.
+
+Each is thin and idempotent: it takes ids, calls a service, publishes an event. Jobs are
+at-least-once, so running one twice must do no harm. Importing this module declares them.
+"""
 
 from __future__ import annotations
 
-from web import events
-from web.extensions import db
-from web.extensions import jobs
-from web.extensions import publisher
-from web.services import messages
+from . import events
+from .extensions import db
+from .extensions import jobs
+from .extensions import publisher
+from .services import messages
 
 
 @jobs.actor(max_retries=5, time_limit=30_000)

@@ -10,7 +10,6 @@ names the realtime service; nothing imports it.
 
 from __future__ import annotations
 
-import argparse
 import os
 import sys
 
@@ -21,18 +20,19 @@ from werkzeug.serving import is_running_from_reloader
 import realtime
 import web.jobs  # noqa: F401  (declares the jobs the worker thread runs)
 
-from .app import create_app
-from .config import ConfigError
+from .entrypoint import Address
+from .entrypoint import argument_parser
+from .entrypoint import load_app
+from .entrypoint import port_number
+from .entrypoint import run
 from .extensions import jobs
-from .logs import configure_logging
+
+ADDRESS = Address("127.0.0.1", 5000)
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m web.dev", description=__doc__)
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=5000)
-    parser.add_argument("--realtime-port", type=int, default=5001)
-    parser.add_argument("--no-reload", action="store_true", help="no reloader or debugger")
+    parser = argument_parser("python -m web.dev", __doc__, address=ADDRESS, reload=True)
+    parser.add_argument("--realtime-port", type=port_number, default=5001)
     args = parser.parse_args(argv)
 
     # Embedded mode is what you get when nothing points at real services.
@@ -43,26 +43,19 @@ def main(argv: list[str] | None = None) -> int:
     origins = f"http://127.0.0.1:{args.port},http://localhost:{args.port}"
     os.environ.setdefault("ALLOWED_ORIGINS", origins)
 
-    try:
-        app = create_app()
-    except ConfigError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
+    # The dev server has werkzeug's reloader (public through run_simple), so `run` doesn't
+    # add one of its own.
+    return run(lambda: serve(args.host, args.port, args.realtime_port, reload=args.reload))
 
-    configure_logging(app.config["LOG_LEVEL"])
-    use_reloader = not args.no_reload
+
+def serve(host: str, port: int, realtime_port: int, *, reload: bool) -> int:
+    """Run the dev server (with reloader and debugger when ``reload``) until interrupted."""
+    app = load_app()
     # With the reloader, this code runs twice: in the watching parent and in the child that
     # serves. Only the child starts the realtime server, the worker and the migrations.
-    if not use_reloader or is_running_from_reloader():
-        start_embedded_services(app, args.host, args.realtime_port)
-
-    app.run(
-        host=args.host,
-        port=args.port,
-        debug=use_reloader,
-        use_reloader=use_reloader,
-        load_dotenv=False,
-    )
+    if not reload or is_running_from_reloader():
+        start_embedded_services(app, host, realtime_port)
+    app.run(host=host, port=port, debug=reload, use_reloader=reload, load_dotenv=False)
     return 0
 
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from .app import create_app
-from .logs import configure_logging
+from .entrypoint import load_app
 
-app = create_app()
-configure_logging(app.config["LOG_LEVEL"])
+app = load_app()

@@ -1,42 +1,27 @@
-"""``python -m worker``: the job worker; ``python -m worker --check`` is its health check."""
+"""``python -m worker``: the job worker; ``python -m worker --check`` is its health check.
+
+``--reload`` is this starter's; every other option belongs to erlen's worker
+(``python -m worker --help`` lists them).
+"""
 
 from __future__ import annotations
 
 import sys
 
-from erlen import Erlen
-from werkzeug._reloader import run_with_reloader
-
 import web.jobs  # noqa: F401  (declares the jobs this process runs)
-from web.app import create_app
-from web.config import ConfigError
+from web.entrypoint import argument_parser
+from web.entrypoint import load_app
+from web.entrypoint import run
 from web.extensions import jobs
-from web.logs import configure_logging
-
-
-def _create_app() -> Erlen:
-    app = create_app()
-    configure_logging(app.config["LOG_LEVEL"])
-    return app
 
 
 def main(argv: list[str] | None = None) -> int:
-    argv = sys.argv[1:] if argv is None else argv
-    if "--reload" in argv:
-        # Development (docker-compose.dev.yml): restart the worker when the code changes.
-        rest = [arg for arg in argv if arg != "--reload"]
-        run_with_reloader(lambda: sys.exit(_run(rest)))
-        return 0
-    return _run(argv)
-
-
-def _run(argv: list[str]) -> int:
-    try:
-        # The factory is only called when a worker starts; `--check` needs no app.
-        return jobs.worker_main(_create_app, argv)
-    except ConfigError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
+    # The worker's own options (--threads, --check, ...) are parsed by erlen's worker_main,
+    # which also answers --help.
+    parser = argument_parser("python -m worker", __doc__, add_help=False)
+    args, rest = parser.parse_known_args(argv)
+    # The app is built only when a worker starts: `--check` needs neither app nor config.
+    return run(lambda: jobs.worker_main(load_app, rest), reload=args.reload)
 
 
 if __name__ == "__main__":

@@ -42,8 +42,9 @@ fmt: $(STAMP) ## Format the code and fix what ruff can
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
 
-typecheck: $(STAMP) ## mypy --strict on the framework (erlen/src)
+typecheck: $(STAMP) ## mypy --strict on the framework (erlen/src) and the starter (web, worker, realtime)
 	cd erlen && ../$(VENV)/bin/mypy
+	$(VENV)/bin/mypy
 
 bench: $(STAMP) ## Benchmark erlen against Flask, side by side (see erlen/docs/benchmarks.md)
 	$(PY) erlen/bench/framework.py

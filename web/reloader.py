@@ -92,6 +92,9 @@ def run_with_reloader(
             files = list(watch())
             before = _mtimes(files)
             child = subprocess.Popen(list(command), env=env)
+            if stopping:
+                # The signal came while no child was running: this one gets it instead.
+                child.terminate()
             while True:
                 try:
                     return child.wait(interval)

@@ -1,14 +1,19 @@
-"""The app's own exceptions, and how each becomes an HTTP response."""
+"""The app's own exceptions, and how each becomes an HTTP response.
+
+Every error answers through :func:`erlen.ext.problems.error_response`: RFC 9457 problem+json
+under the API prefixes (``API_PREFIXES``, ``/api`` by default) and for clients that ask for
+JSON, the ``error.html`` page for browsers.
+"""
 
 from __future__ import annotations
 
-import typing as t
-
 from erlen import Erlen
-from erlen import jsonify
-from erlen import render_template
-from erlen import request
+from erlen.ext.problems import error_response
+from erlen.typing import ResponseReturnValue
 from werkzeug.exceptions import HTTPException
+
+#: The page browsers get for any error.
+ERROR_TEMPLATE = "error.html"
 
 
 class AppError(Exception):
@@ -33,33 +38,14 @@ class NotFoundError(AppError):
     status = 404
 
 
-def _wants_json() -> bool:
-    if request.path.startswith("/api/"):
-        return True
-    best = request.accept_mimetypes.best_match(["application/json", "text/html"])
-    return best == "application/json"
-
-
 def register_error_handlers(app: Erlen) -> None:
-    """Map :class:`AppError` and HTTP errors to JSON for API clients, HTML for browsers."""
+    """Answer :class:`AppError` and every HTTP error (404, 405, 413, 429, CSRF, 401, 500, ...)
+    with a problem for API clients and the error page for browsers."""
 
     @app.errorhandler(AppError)
-    def handle_app_error(error: AppError) -> t.Any:
-        if _wants_json():
-            return jsonify(error=error.message), error.status
-        return render_template("error.html", status=error.status, message=error.message), (
-            error.status
-        )
+    def handle_app_error(error: AppError) -> ResponseReturnValue:
+        return error_response(error.status, detail=error.message, template=ERROR_TEMPLATE)
 
     @app.errorhandler(HTTPException)
-    def handle_http_error(error: HTTPException) -> t.Any:
-        if error.code is None or error.code < 400:
-            return error
-        if _wants_json():
-            response = jsonify(error=error.description, status=error.code)
-            response.status_code = error.code
-            for key, value in error.get_headers():
-                if key.lower() != "content-type":
-                    response.headers[key] = value
-            return response
-        return error
+    def handle_http_error(error: HTTPException) -> ResponseReturnValue:
+        return error_response(error, template=ERROR_TEMPLATE)

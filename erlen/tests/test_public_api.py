@@ -232,6 +232,28 @@ FLASK_MODULE_NAMES: dict[str, set[str]] = {
     "wrappers": {"Request", "Response"},
 }
 
+# Module path -> the public names erlen adds beyond Flask's, for extensions to build on.
+ERLEN_MODULE_NAMES: dict[str, set[str]] = {
+    "globals": {
+        "current_app_context",
+        "current_request_context",
+        "get_app",
+        "get_app_context",
+        "get_request_context",
+    },
+    "ext.problems": {
+        "APIAwareHTTPException",
+        "DEFAULT_API_PREFIXES",
+        "PROBLEM_MIMETYPE",
+        "api_prefixes",
+        "error_page_response",
+        "error_response",
+        "is_api_request",
+        "problem_response",
+        "status_title",
+    },
+}
+
 
 def _exported_names(module: types.ModuleType) -> set[str]:
     """The public names a package binds, leaving out submodules imported as a side effect."""
@@ -283,6 +305,15 @@ def test_flask_module_paths_exist_under_erlen(module_path: str) -> None:
     sorted((path, name) for path, names in FLASK_MODULE_NAMES.items() for name in names),
 )
 def test_flask_module_level_names_exist_under_erlen(module_path: str, name: str) -> None:
+    module = importlib.import_module(f"erlen.{module_path}")
+    assert hasattr(module, name), f"erlen.{module_path} has no {name!r}"
+
+
+@pytest.mark.parametrize(
+    ("module_path", "name"),
+    sorted((path, name) for path, names in ERLEN_MODULE_NAMES.items() for name in names),
+)
+def test_erlen_module_level_names_exist(module_path: str, name: str) -> None:
     module = importlib.import_module(f"erlen.{module_path}")
     assert hasattr(module, name), f"erlen.{module_path} has no {name!r}"
 

@@ -99,7 +99,7 @@ def test_posts_without_the_csrf_token_are_refused_and_save_nothing(app: Erlen) -
     form = stranger.post("/messages", data={"body": "forged"})
     api = stranger.post("/api/messages", json={"body": "forged"})
     assert form.status_code == 400 and b"CSRF" in form.data
-    assert api.status_code == 400 and "CSRF token is missing" in api.json["error"]
+    assert api.status_code == 400 and "CSRF token is missing" in api.json["detail"]
     with app.app_context():
         assert db.session.scalars(db.select(Message)).all() == []
 

@@ -31,8 +31,8 @@ def test_bad_message_posts_are_refused_with_a_reason(
 ) -> None:
     response = client.post("/api/messages", **kwargs)  # type: ignore[arg-type]
     assert response.status_code == status
-    assert response.is_json
-    assert fragment in response.json["error"]
+    assert response.mimetype == "application/problem+json"
+    assert fragment in response.json["detail"]
     assert _count(app) == 0
 
 
@@ -55,13 +55,13 @@ def test_oversize_body_is_413(client: FlaskClient) -> None:
 def test_bad_list_arguments_are_422(client: FlaskClient, query: str, fragment: str) -> None:
     response = client.get(f"/api/messages?{query}")
     assert response.status_code == 422
-    assert fragment in response.json["error"]
+    assert fragment in response.json["detail"]
 
 
 def test_unknown_message_is_a_json_404(client: FlaskClient) -> None:
     response = client.get("/api/messages/999")
     assert response.status_code == 404
-    assert response.json["error"] == "There is no message 999."
+    assert response.json["detail"] == "There is no message 999."
 
 
 def test_wrong_method_is_405_with_allow(client: FlaskClient) -> None:

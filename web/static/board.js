@@ -138,7 +138,7 @@
       render(await response.json());
     } else {
       const problem = await response.json().catch(() => ({}));
-      alert(problem.error || problem.detail || "Could not post the message.");
+      alert(problem.detail || problem.title || "Could not post the message.");
     }
   });
 

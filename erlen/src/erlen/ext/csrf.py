@@ -15,7 +15,8 @@ seconds. Views and blueprints authenticated otherwise (bearer tokens) can be exe
     def create_item(): ...
 
 A request that fails the check gets :exc:`CSRFError` (400): an HTML page for browsers,
-``application/problem+json`` for API clients, with the reason in either.
+``application/problem+json`` for API clients, with the reason in either (both built by
+:mod:`erlen.ext.problems`).
 
 Configuration (each ``CSRF_X`` falls back to Flask-WTF's ``WTF_CSRF_X``):
 
@@ -34,7 +35,6 @@ Configuration (each ``CSRF_X`` falls back to Flask-WTF's ``WTF_CSRF_X``):
 from __future__ import annotations
 
 import hmac
-import json
 import secrets
 import typing as t
 from urllib.parse import urlsplit
@@ -47,14 +47,13 @@ from markupsafe import Markup
 from werkzeug.exceptions import BadRequest
 
 from ..blueprints import Blueprint
-from ..globals import _cv_app
-from ..globals import _cv_request
-from .negotiation import is_api_request
+from ..globals import get_app_context
+from ..globals import get_request_context
+from .problems import APIAwareHTTPException
 
 if t.TYPE_CHECKING:  # pragma: no cover
-    from _typeshed.wsgi import WSGIEnvironment
-
     from ..app import Erlen
+    from ..ctx import RequestContext
     from ..wrappers import Request
 
 _DEFAULTS: dict[str, t.Any] = {
@@ -73,51 +72,16 @@ _SALT = "erlen.csrf-token"
 Exemptable = t.TypeVar("Exemptable", bound="t.Callable[..., t.Any] | Blueprint | str")
 
 
-class CSRFError(BadRequest):
+class CSRFError(APIAwareHTTPException, BadRequest):
     """The request failed the CSRF check (400); ``description`` says why.
 
-    Register an error handler for it to answer in the app's own style. Without one,
-    browsers get a short HTML page and API clients ``application/problem+json``.
+    Register an error handler for it to answer in the app's own style. Without one, it
+    answers through :func:`erlen.ext.problems.error_response`: browsers get a short HTML
+    page and API clients ``application/problem+json``.
     """
 
     description = "CSRF validation failed."
-
-    def _for_api(self, environ: WSGIEnvironment | None) -> bool:
-        if environ is None:
-            req_ctx = _cv_request.get(None)
-            environ = req_ctx.request.environ if req_ctx is not None else None
-        return environ is not None and is_api_request(environ)
-
-    def get_headers(
-        self,
-        environ: WSGIEnvironment | None = None,
-        scope: dict[str, t.Any] | None = None,
-    ) -> list[tuple[str, str]]:
-        """``Content-Type`` of the page, or of problem+json for API clients."""
-        if self._for_api(environ):
-            return [("Content-Type", "application/problem+json")]
-        return super().get_headers(environ, scope)
-
-    def get_body(
-        self,
-        environ: WSGIEnvironment | None = None,
-        scope: dict[str, t.Any] | None = None,
-    ) -> str:
-        """An RFC 9457 problem for API clients, else an HTML page with the reason."""
-        if self._for_api(environ):
-            problem = {
-                "type": "about:blank",
-                "title": "Bad Request",
-                "status": 400,
-                "detail": self.description,
-            }
-            return json.dumps(problem)
-        return (
-            "<!doctype html>\n<html lang=en>\n<title>400 Bad Request</title>\n"
-            "<h1>Bad Request</h1>\n"
-            f"<p>{escape(self.description)}</p>\n"
-            "<p>The form was not accepted. Go back, reload the page and try again.</p>\n"
-        )
+    page_hint = "The form was not accepted. Go back, reload the page and try again."
 
 
 def _config(app: Erlen, name: str) -> t.Any:
@@ -140,10 +104,8 @@ def _serializer(app: Erlen, secret_key: str | bytes | None) -> URLSafeTimedSeria
     return URLSafeTimedSerializer(t.cast("list[str]", keys), salt=_SALT)
 
 
-def _contexts() -> tuple[Erlen, t.Any]:
-    req_ctx = _cv_request.get(None)
-    if req_ctx is None:
-        raise RuntimeError("CSRF tokens need a request: work inside a request context.")
+def _contexts() -> tuple[Erlen, RequestContext]:
+    req_ctx = get_request_context("CSRFProtect")
     return req_ctx.app, req_ctx
 
 
@@ -161,7 +123,7 @@ def generate_csrf(secret_key: str | bytes | None = None, token_key: str | None =
     session = req_ctx.session
     raw = session.get(field)
     default_signing = secret_key is None and token_key is None
-    g = _cv_app.get().g
+    g = get_app_context("CSRFProtect").g
     cached = g.get("_csrf_token") if default_signing else None
     # Compared with the session, because logging in empties the session mid-request: a
     # token cached before that would point at a secret that is gone.
@@ -336,7 +298,7 @@ class CSRFProtect:
             raise
         if request.is_secure and _config(app, "SSL_STRICT"):
             self._check_referrer(app, request)
-        _cv_app.get().g.csrf_valid = True
+        get_app_context("CSRFProtect").g.csrf_valid = True
 
     def _check_referrer(self, app: Erlen, request: Request) -> None:
         referrer = request.referrer

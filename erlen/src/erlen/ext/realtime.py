@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import typing as t
 
-from ..globals import _cv_app
+from ..globals import get_app
 from ..realtime.broker import Broker
 from ..realtime.broker import broker_from_url
 
@@ -37,14 +37,7 @@ class Publisher:
 
     def get_broker(self, app: Erlen | None = None) -> Broker:
         """The broker of ``app``, or of the current app."""
-        if app is None:
-            ctx = _cv_app.get(None)
-            if ctx is None:
-                raise RuntimeError(
-                    "Working outside of application context: pass the app, or use"
-                    " `with app.app_context():`."
-                )
-            app = ctx.app
+        app = get_app("Publisher", app)
         try:
             return t.cast(Broker, app.extensions["realtime"])
         except KeyError:

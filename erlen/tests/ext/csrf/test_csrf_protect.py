@@ -203,6 +203,7 @@ def test_api_clients_get_problem_json(client: FlaskClient, headers: dict[str, st
         "title": "Bad Request",
         "status": 400,
         "detail": "The CSRF token is missing.",
+        "instance": "/submit",
     }
 
 

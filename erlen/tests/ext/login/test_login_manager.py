@@ -198,22 +198,29 @@ def test_without_login_view_browsers_get_401(login_app: erlen.Erlen, client: Fla
     ],
     ids=["accept-json", "xhr", "bearer"],
 )
-def test_api_clients_get_401_json_with_a_challenge(
+def test_api_clients_get_a_401_problem_with_a_challenge(
     client: FlaskClient, headers: dict[str, str]
 ) -> None:
     response = client.get("/private", headers=headers)
 
     assert response.status_code == 401
-    assert response.mimetype == "application/json"
-    assert response.json == {"error": "You must log in to access this resource."}
+    assert response.mimetype == "application/problem+json"
+    assert response.json == {
+        "type": "about:blank",
+        "title": "Unauthorized",
+        "status": 401,
+        "detail": "You must log in to access this resource.",
+        "instance": "/private",
+    }
     assert response.headers["WWW-Authenticate"].startswith("Bearer")
 
 
-def test_api_paths_get_401_json_even_from_browsers(client: FlaskClient) -> None:
+def test_api_paths_get_a_401_problem_even_from_browsers(client: FlaskClient) -> None:
     response = client.get("/api/me", headers={"Accept": "text/html,*/*;q=0.8"})
 
     assert response.status_code == 401
-    assert response.json == {"error": "You must log in to access this resource."}
+    assert response.mimetype == "application/problem+json"
+    assert response.json["detail"] == "You must log in to access this resource."
     assert response.headers["WWW-Authenticate"] == "Bearer"
 
 

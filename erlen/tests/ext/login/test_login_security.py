@@ -42,7 +42,7 @@ def test_session_cookie_copied_before_logout_is_refused_after_it(
     assert thief.get("/whoami").text == "anonymous"
     response = thief.get("/api/me")
     assert response.status_code == 401
-    assert response.json == {"error": "You must log in to access this resource."}
+    assert response.json["detail"] == "You must log in to access this resource."
 
 
 def test_replayed_session_cookie_is_refused_by_html_pages_too(

@@ -81,7 +81,7 @@ def test_while_throttled_even_the_right_password_gets_429(throttled_app: erlen.E
     assert client.get("/whoami").text == "anonymous"
 
 
-def test_api_clients_get_429_as_json(throttled_app: erlen.Erlen) -> None:
+def test_api_clients_get_429_as_a_problem(throttled_app: erlen.Erlen) -> None:
     client = throttled_app.test_client()
     for _ in range(10):
         sign_in(client, "wrong")
@@ -89,10 +89,11 @@ def test_api_clients_get_429_as_json(throttled_app: erlen.Erlen) -> None:
     response = sign_in(client, "wrong", headers={"Accept": "application/json"})
 
     assert response.status_code == 429
-    assert response.mimetype == "application/json"
+    assert response.mimetype == "application/problem+json"
     body = response.json
+    assert (body["status"], body["title"]) == (429, "Too Many Requests")
     assert body["retry_after"] == int(response.headers["Retry-After"])
-    assert body["error"].startswith("Too many login attempts.")
+    assert body["detail"].startswith("Too many login attempts.")
 
 
 def test_the_limit_is_per_account(throttled_app: erlen.Erlen) -> None:

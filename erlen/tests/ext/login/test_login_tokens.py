@@ -181,7 +181,8 @@ def test_invalid_or_malformed_bearer_tokens_get_401_not_500(
     response = api.get("/api/me", headers={"Authorization": authorization})
 
     assert response.status_code == 401
-    assert response.json == {"error": "You must log in to access this resource."}
+    assert response.mimetype == "application/problem+json"
+    assert response.json["detail"] == "You must log in to access this resource."
     assert response.headers["WWW-Authenticate"].startswith("Bearer")
 
 

@@ -11,7 +11,7 @@ from dramatiq.brokers.redis import RedisBroker
 from dramatiq.brokers.stub import StubBroker
 from dramatiq.middleware import CurrentMessage
 
-from ...globals import _cv_app
+from ...globals import current_app_context
 from .middleware import AppContext
 
 if t.TYPE_CHECKING:  # pragma: no cover
@@ -304,7 +304,7 @@ class Jobs:
             with this extension.
         """
         if app is None:
-            ctx = _cv_app.get(None)
+            ctx = current_app_context()
             if ctx is not None:
                 app = ctx.app
         if app is not None:

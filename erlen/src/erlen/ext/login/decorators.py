@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 import typing as t
 
-from ...globals import _cv_request
+from ...globals import current_request_context
 from .manager import current_user
 from .manager import get_login_manager
 from .manager import login_fresh
@@ -17,7 +17,7 @@ EXEMPT_METHODS = {"OPTIONS"}
 
 
 def _checks_apply() -> bool:
-    req_ctx = _cv_request.get(None)
+    req_ctx = current_request_context()
     if req_ctx is None:
         return False
     if req_ctx.request.method in EXEMPT_METHODS:
@@ -26,7 +26,7 @@ def _checks_apply() -> bool:
 
 
 def _call(func: t.Callable[..., t.Any], args: t.Any, kwargs: t.Any) -> t.Any:
-    req_ctx = _cv_request.get(None)
+    req_ctx = current_request_context()
     if req_ctx is None:
         return func(*args, **kwargs)
     return req_ctx.app.ensure_sync(func)(*args, **kwargs)

@@ -28,8 +28,10 @@ from itsdangerous import BadData
 from itsdangerous import URLSafeSerializer
 from werkzeug.local import LocalProxy
 
-from ...globals import _cv_app
-from ...globals import _cv_request
+from ...globals import current_request_context
+from ...globals import get_app
+from ...globals import get_app_context
+from ...globals import get_request_context
 from ...helpers import flash
 from ...helpers import redirect
 from .mixins import AnonymousUserMixin
@@ -83,19 +85,11 @@ def _new_session_id() -> str:
 
 
 def _app() -> Erlen:
-    app_ctx = _cv_app.get(None)
-    if app_ctx is None:
-        raise RuntimeError(
-            "Working outside of application context; the login extension needs the app."
-        )
-    return app_ctx.app
+    return get_app("LoginManager")
 
 
 def _request_ctx() -> RequestContext:
-    req_ctx = _cv_request.get(None)
-    if req_ctx is None:
-        raise RuntimeError("Working outside of request context; logging in needs a request.")
-    return req_ctx
+    return get_request_context("LoginManager")
 
 
 def get_login_manager(app: Erlen | None = None) -> LoginManager:
@@ -243,7 +237,7 @@ class LoginManager:
 
         request = _request_ctx().request
         if is_api_request(request.environ):
-            token_error = _cv_app.get().g.get("_login_token_error")
+            token_error = _app_ctx_g().get("_login_token_error")
             raise AuthenticationRequired(token_error=token_error)
         view = self._view_for(request, self.login_view)
         if not view:
@@ -414,7 +408,7 @@ class LoginManager:
 
     def _update_remember_cookie(self, response: Response) -> Response:
         """After each request, set or delete the remember cookie as the session asks."""
-        req_ctx = _cv_request.get(None)
+        req_ctx = current_request_context()
         if req_ctx is None:
             return response
         app = req_ctx.app
@@ -559,7 +553,7 @@ def user_from_session(
 
 
 def _app_ctx_g() -> t.Any:
-    return _cv_app.get().g
+    return get_app_context("LoginManager").g
 
 
 def _cookie_name(app: Erlen) -> str:
@@ -580,7 +574,7 @@ def _as_timedelta(value: timedelta | int | float) -> timedelta:
 
 def _get_user() -> t.Any | None:
     """Return the current user, loading it on first use in the request; ``None`` outside."""
-    if _cv_request.get(None) is None:
+    if current_request_context() is None:
         return None
     g = _app_ctx_g()
     if "_login_user" not in g:

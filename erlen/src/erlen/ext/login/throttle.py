@@ -27,8 +27,8 @@ import typing as t
 
 from werkzeug.exceptions import TooManyRequests
 
-from ...globals import _cv_app
-from .utils import APIAwareHTTPException
+from ...globals import current_app_context
+from ..problems import APIAwareHTTPException
 from .utils import key_prefix
 from .utils import redis_from_config
 
@@ -41,7 +41,8 @@ if t.TYPE_CHECKING:  # pragma: no cover
 class TooManyAttempts(APIAwareHTTPException, TooManyRequests):
     """429 for a login attempt over the limit, with ``Retry-After`` in seconds.
 
-    Browsers get werkzeug's HTML page; API clients get ``{"error": ..., "retry_after": n}``.
+    Answered through :func:`erlen.ext.problems.error_response`: browsers get an HTML page,
+    API clients a problem whose ``retry_after`` member repeats the seconds to wait.
     """
 
     def __init__(self, retry_after: int) -> None:
@@ -49,10 +50,6 @@ class TooManyAttempts(APIAwareHTTPException, TooManyRequests):
             f"Too many login attempts. Try again in {retry_after} seconds.",
             retry_after=retry_after,
         )
-
-    def json_body(self) -> dict[str, t.Any]:
-        """The error and the seconds to wait."""
-        return {"error": self.description, "retry_after": self.retry_after}
 
 
 class ThrottleBackend(t.Protocol):
@@ -255,7 +252,7 @@ class LoginThrottle:
         """The backend: the one given, else the current app's."""
         if self._backend is not None:
             return self._backend
-        app_ctx = _cv_app.get(None)
+        app_ctx = current_app_context()
         if app_ctx is None or "login_throttle" not in app_ctx.app.extensions:
             raise RuntimeError(
                 "The LoginThrottle has no backend. Pass backend=..., or call"

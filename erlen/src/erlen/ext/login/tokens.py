@@ -29,8 +29,8 @@ from datetime import datetime
 from datetime import timedelta
 from datetime import UTC
 
-from ...globals import _cv_app
-from ...globals import _cv_request
+from ...globals import current_app_context
+from ...globals import current_request_context
 
 if t.TYPE_CHECKING:  # pragma: no cover
     from ...wrappers import Request
@@ -126,7 +126,7 @@ class MemoryTokenStore:
 def _current_store(store: TokenStore | None) -> TokenStore:
     if store is not None:
         return store
-    app_ctx = _cv_app.get(None)
+    app_ctx = current_app_context()
     manager = getattr(app_ctx.app, "login_manager", None) if app_ctx is not None else None
     found = getattr(manager, "token_store", None)
     if found is None:
@@ -237,7 +237,7 @@ def token_request_loader(
         if user is None or not getattr(user, "is_active", True):
             _note_token_error("invalid_token")
             return None
-        app_ctx = _cv_app.get(None)
+        app_ctx = current_app_context()
         if app_ctx is not None:
             app_ctx.g.api_token = record
         return user
@@ -247,7 +247,7 @@ def token_request_loader(
 
 def _note_token_error(error: str) -> None:
     """Remember for this request that a bearer token was refused (for the 401 challenge)."""
-    if _cv_request.get(None) is not None:
-        app_ctx = _cv_app.get(None)
+    if current_request_context() is not None:
+        app_ctx = current_app_context()
         if app_ctx is not None:
             app_ctx.g._login_token_error = error

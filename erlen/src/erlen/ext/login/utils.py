@@ -1,25 +1,24 @@
-"""Helpers for login URLs, safe redirects, telling API clients apart, and backend URLs.
+"""Helpers for login URLs, safe redirects, the 401 error, and backend URLs.
 
 Nothing here depends on the login manager, so the manager, the token helpers and the
-throttle can all import it.
+throttle can all import it. Telling API clients apart is :mod:`erlen.ext.problems`' job.
 """
 
 from __future__ import annotations
 
-import json
 import typing as t
 from urllib.parse import parse_qsl
 from urllib.parse import urlencode
 from urllib.parse import urlsplit
 from urllib.parse import urlunsplit
 
-from werkzeug.exceptions import HTTPException
 from werkzeug.exceptions import Unauthorized
 
-from ...globals import _cv_app
-from ...globals import _cv_request
+from ...globals import current_app_context
+from ...globals import current_request_context
 from ...helpers import url_for
-from ..negotiation import is_api_request as is_api_request
+from ..problems import APIAwareHTTPException as APIAwareHTTPException
+from ..problems import is_api_request as is_api_request
 
 if t.TYPE_CHECKING:  # pragma: no cover
     from _typeshed.wsgi import WSGIEnvironment
@@ -28,63 +27,14 @@ if t.TYPE_CHECKING:  # pragma: no cover
     from ...app import Erlen
 
 
-def _environ_of(environ: WSGIEnvironment | None) -> WSGIEnvironment | None:
-    """The environ an error response is for: the one given, else the current request's."""
-    if environ is not None:
-        return environ
-    ctx = _cv_request.get(None)
-    return ctx.request.environ if ctx is not None else None
-
-
-class APIAwareHTTPException(HTTPException):
-    """An HTTP error that answers API clients with JSON and browsers with HTML.
-
-    Which one is decided by :func:`is_api_request`. Subclasses say what the JSON holds
-    (:meth:`json_body`); the status and headers (``Retry-After``, ``WWW-Authenticate``)
-    are the same either way.
-    """
-
-    #: The ``Content-Type`` of the JSON answer.
-    json_mimetype = "application/json"
-
-    def json_body(self) -> dict[str, t.Any]:
-        """The JSON object sent to API clients."""
-        return {"error": self.description}
-
-    def _for_api(self, environ: WSGIEnvironment | None) -> bool:
-        env = _environ_of(environ)
-        return env is not None and is_api_request(env)
-
-    def get_headers(
-        self,
-        environ: WSGIEnvironment | None = None,
-        scope: dict[str, t.Any] | None = None,
-    ) -> list[tuple[str, str]]:
-        """The error's headers, with a JSON ``Content-Type`` for API clients."""
-        headers = super().get_headers(environ, scope)
-        if not self._for_api(environ):
-            return headers
-        headers = [(k, v) for k, v in headers if k.lower() != "content-type"]
-        return [("Content-Type", self.json_mimetype), *headers]
-
-    def get_body(
-        self,
-        environ: WSGIEnvironment | None = None,
-        scope: dict[str, t.Any] | None = None,
-    ) -> str:
-        """A JSON body for API clients, else werkzeug's HTML page."""
-        if self._for_api(environ):
-            return json.dumps(self.json_body())
-        return super().get_body(environ, scope)
-
-
 class AuthenticationRequired(APIAwareHTTPException, Unauthorized):
-    """401 for a request that needs a logged-in user; JSON for API clients.
+    """401 for a request that needs a logged-in user.
 
-    Browsers get werkzeug's HTML page. API clients (see :func:`is_api_request`) get
-    ``{"error": description}``. Both get a ``WWW-Authenticate: Bearer`` challenge, which
-    names RFC 6750's ``invalid_token`` error when the request's bearer token was refused.
-    Register an error handler for 401 to answer differently.
+    Answered through :func:`erlen.ext.problems.error_response`: API clients (see
+    :func:`is_api_request`) get an ``application/problem+json`` problem whose ``detail`` is
+    the description, browsers an HTML page. Both get a ``WWW-Authenticate: Bearer``
+    challenge, which names RFC 6750's ``invalid_token`` error when the request's bearer
+    token was refused. Register an error handler for 401 to answer differently.
     """
 
     description = "You must log in to access this resource."
@@ -136,9 +86,9 @@ def login_url(login_view: str, next_url: str | None = None, next_field: str = "n
     parts = urlsplit(base)
     args = dict(parse_qsl(parts.query, keep_blank_values=True))
     next_value = make_next_param(base, next_url)
-    app_ctx = _cv_app.get(None)
+    app_ctx = current_app_context()
     if app_ctx is not None and app_ctx.app.config.get("USE_SESSION_FOR_NEXT"):
-        req_ctx = _cv_request.get(None)
+        req_ctx = current_request_context()
         if req_ctx is not None:
             req_ctx.session["_next"] = next_value
     else:
@@ -172,7 +122,7 @@ def safe_next_url(target: str | None = None, default: str = "/") -> str:
     redirects are refused: see :func:`is_safe_next_url`.
     """
     if target is None:
-        req_ctx = _cv_request.get(None)
+        req_ctx = current_request_context()
         if req_ctx is not None:
             app = req_ctx.app
             if app.config.get("USE_SESSION_FOR_NEXT"):

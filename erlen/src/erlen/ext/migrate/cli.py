@@ -12,7 +12,7 @@ from alembic import command
 from alembic.util import CommandError
 
 from erlen.cli import AppGroup
-from erlen.globals import _cv_app
+from erlen.globals import get_app
 
 from . import migrations
 
@@ -24,7 +24,7 @@ _F = t.TypeVar("_F", bound=t.Callable[..., t.Any])
 
 def _app() -> Erlen:
     # AppGroup runs every command inside the app's context.
-    return _cv_app.get().app
+    return get_app("Migrate")
 
 
 def _progress_only(record: logging.LogRecord) -> bool:

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from alembic.config import Config
 from alembic.operations import ops
 
-from erlen.globals import _cv_app
+from erlen.globals import current_app_context
 
 from .extension import MigrateState
 
@@ -51,7 +51,7 @@ class MigrationEnvironment:
         """
         state = config.attributes.get(STATE_KEY)
         if state is None:
-            ctx = _cv_app.get(None)
+            ctx = current_app_context()
             state = ctx.app.extensions.get("migrate") if ctx is not None else None
         if not isinstance(state, MigrateState):
             raise RuntimeError(

@@ -17,8 +17,8 @@ from werkzeug.exceptions import InternalServerError
 from werkzeug.routing import RoutingException
 from werkzeug.wrappers import Response as BaseResponse
 
-from ...globals import _cv_request
 from ...globals import app_ctx
+from ...globals import current_request_context
 from ...globals import request
 from ...helpers import send_from_directory
 from ...helpers import url_for
@@ -26,8 +26,8 @@ from ...sansio.blueprints import Blueprint
 from ...sansio.blueprints import BlueprintSetupState
 from ...signals import got_request_exception
 from ...wrappers import Response
+from ..problems import error_response
 from .openapi import build_document
-from .problems import problem_for_exception
 from .resource import Resource
 
 if t.TYPE_CHECKING:  # pragma: no cover
@@ -276,14 +276,12 @@ class Api:
     def handle_http_exception(self, e: HTTPException) -> BaseResponse:
         """The response for an HTTP error inside the API: a problem, unless the error
         carries a response of its own (``abort(response)``). Override to customise."""
-        if e.response is not None:
-            return t.cast(BaseResponse, e.response)
-        return problem_for_exception(e)
+        return error_response(e, api=True)
 
     def handle_server_error(self, e: Exception) -> BaseResponse:
         """The response for an unhandled exception inside the API: a ``500`` problem that says
         nothing about ``e`` (it is logged). Override to customise."""
-        return problem_for_exception(InternalServerError())
+        return error_response(InternalServerError(), api=True)
 
 
 @functools.cache
@@ -322,7 +320,7 @@ class _ApiErrors:
 
     def owner(self) -> Api | None:
         """The API the current request belongs to: by its view, else by its URL's prefix."""
-        ctx = _cv_request.get(None)
+        ctx = current_request_context()
         if ctx is None:
             return None
         req = ctx.request
@@ -338,7 +336,7 @@ class _ApiErrors:
 
     def _app_handles(self, e: Exception) -> bool:
         """Whether the app registered a handler for ``e``'s class (catch-alls don't count)."""
-        ctx = _cv_request.get(None)
+        ctx = current_request_context()
         blueprints = ctx.request.blueprints if ctx is not None else []
         spec = self.app.error_handler_spec
         for scope in (*blueprints, None):

@@ -20,9 +20,9 @@ from werkzeug.routing import PathConverter
 from werkzeug.routing import Rule
 from werkzeug.routing import UUIDConverter
 
+from ..problems import PROBLEM_MIMETYPE
+from ..problems import status_title
 from .problems import Problem
-from .problems import PROBLEM_MIMETYPE
-from .problems import status_title
 from .problems import ValidationProblem
 from .validation import Operation
 

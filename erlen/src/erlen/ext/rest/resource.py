@@ -6,7 +6,7 @@ import typing as t
 
 from werkzeug.exceptions import MethodNotAllowed
 
-from ...globals import _cv_request
+from ...globals import current_request_context
 from ...globals import request
 from ...views import MethodView
 from .validation import describe
@@ -43,7 +43,7 @@ class Resource(MethodView):
 
     def dispatch_request(self, **kwargs: t.Any) -> t.Any:
         """Validate the request, call the method for its HTTP method, serialise the result."""
-        ctx = _cv_request.get(None)
+        ctx = current_request_context()
         req = request if ctx is None else ctx.request
         method = req.method.lower()
         if method == "head" and getattr(self, "head", None) is None:

@@ -35,7 +35,7 @@ from werkzeug.exceptions import BadRequest
 from werkzeug.exceptions import UnsupportedMediaType
 from werkzeug.wrappers import Response as BaseResponse
 
-from ...globals import _cv_app
+from ...globals import get_app
 from ...wrappers import Request
 from ...wrappers import Response
 from .problems import RequestValidationError
@@ -336,7 +336,7 @@ class Operation:
         elif isinstance(rv, (dict, list)):
             data = to_jsonable_python(rv, by_alias=True)
             # The app's JSON provider builds the app's response class.
-            response = t.cast(Response, _cv_app.get().app.json.response(data))
+            response = t.cast(Response, get_app("Api").json.response(data))
             if isinstance(status, int):
                 response.status_code = status
             else:

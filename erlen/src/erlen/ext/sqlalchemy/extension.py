@@ -9,7 +9,8 @@ import sqlalchemy as sa
 import sqlalchemy.exc as sa_exc
 import sqlalchemy.orm as sa_orm
 
-from erlen.globals import _cv_app
+from erlen.globals import current_app_context
+from erlen.globals import get_app
 from erlen.helpers import abort
 
 from .engines import create_engines
@@ -17,7 +18,6 @@ from .model import make_model_class
 from .model import Model as _Model
 from .pagination import paginate_select
 from .pagination import Pagination
-from .session import _no_app_msg
 from .session import app_ctx_id
 from .session import Session
 
@@ -31,12 +31,6 @@ _T = t.TypeVar("_T")
 _ALL_BINDS = "__all__"
 
 _BindKeys = str | None | list[str | None]
-
-
-def _unwrap(app: Erlen) -> Erlen:
-    """The app behind a proxy such as ``current_app`` (weak references need the app itself)."""
-    get_current_object = getattr(app, "_get_current_object", None)
-    return get_current_object() if get_current_object is not None else app
 
 
 class SQLAlchemy:
@@ -104,7 +98,7 @@ class SQLAlchemy:
             self.init_app(app)
 
     def __repr__(self) -> str:
-        ctx = _cv_app.get(None)
+        ctx = current_app_context()
         if ctx is None or ctx.app not in self._app_engines:
             return f"<{type(self).__name__}>"
         engine = self._app_engines[ctx.app].get(None)
@@ -139,19 +133,13 @@ class SQLAlchemy:
             context.setdefault(mapper.class_.__name__, mapper.class_)
         return context
 
-    def _current_app(self) -> Erlen:
-        ctx = _cv_app.get(None)
-        if ctx is None:
-            raise RuntimeError(_no_app_msg)
-        return ctx.app
-
     def engines_for(self, app: Erlen) -> t.Mapping[str | None, sa.Engine]:
         """The engines of an app, by bind key; ``None`` is the default bind.
 
         :raises RuntimeError: If ``init_app`` wasn't called for the app.
         """
         try:
-            return self._app_engines[_unwrap(app)]
+            return self._app_engines[get_app("SQLAlchemy", app)]
         except KeyError:
             raise RuntimeError(
                 "The current app is not registered with this 'SQLAlchemy' instance. Did you"
@@ -161,7 +149,7 @@ class SQLAlchemy:
     @property
     def engines(self) -> t.Mapping[str | None, sa.Engine]:
         """The current app's engines, by bind key; ``None`` is the default bind."""
-        return self.engines_for(self._current_app())
+        return self.engines_for(get_app("SQLAlchemy"))
 
     @property
     def engine(self) -> sa.Engine:

@@ -8,7 +8,7 @@ import typing as t
 import sqlalchemy as sa
 import sqlalchemy.orm as sa_orm
 
-from erlen.globals import _cv_request
+from erlen.globals import current_request_context
 from erlen.helpers import abort
 from erlen.helpers import url_for
 
@@ -22,7 +22,7 @@ _MAX_SQL_INT = 2**63 - 1
 
 def _arg(name: str, default: int, error_out: bool) -> int:
     """An integer query argument of the current request, if there is a request."""
-    req_ctx = _cv_request.get(None)
+    req_ctx = current_request_context()
     if req_ctx is None:
         return default
     raw = req_ctx.request.args.get(name)

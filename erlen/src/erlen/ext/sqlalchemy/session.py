@@ -8,17 +8,10 @@ import sqlalchemy as sa
 import sqlalchemy.exc as sa_exc
 import sqlalchemy.orm as sa_orm
 
-from erlen.globals import _cv_app
+from erlen.globals import get_app_context
 
 if t.TYPE_CHECKING:  # pragma: no cover
     from .extension import SQLAlchemy
-
-_no_app_msg = """\
-Working outside of application context.
-
-The database session belongs to an application context. Set one up with
-'with app.app_context():' (views and CLI commands already have one).\
-"""
 
 
 def app_ctx_id() -> int:
@@ -27,10 +20,7 @@ def app_ctx_id() -> int:
     The session is removed when the context tears down, so an id is never reused while a
     session is still registered under it.
     """
-    ctx = _cv_app.get(None)
-    if ctx is None:
-        raise RuntimeError(_no_app_msg)
-    return id(ctx)
+    return id(get_app_context("SQLAlchemy"))
 
 
 def _bind_key_of(table: sa.FromClause) -> tuple[bool, str | None]:

@@ -16,13 +16,19 @@ WORKDIR /src
 # Third-party dependencies first, so source edits don't invalidate this layer. The starter is
 # an application, not a package: only the framework (a workspace member) is installed, as a
 # wheel; the starter's own code is copied into the runtime image below.
+# The ca_certificates build secret (compose passes the file $SSL_CERT_FILE names) lets uv
+# trust a TLS-intercepting proxy's CA; it is mounted for the download only, never stored.
 COPY pyproject.toml uv.lock README.md ./
 COPY erlen/pyproject.toml erlen/README.md erlen/
 RUN --mount=type=cache,target=/root/.cache/uv \
-    uv sync --frozen --no-install-workspace --no-default-groups
+    --mount=type=secret,id=ca_certificates,required=false \
+    if [ -s /run/secrets/ca_certificates ]; then export SSL_CERT_FILE=/run/secrets/ca_certificates; fi \
+    && uv sync --frozen --no-install-workspace --no-default-groups
 COPY erlen/src erlen/src
 RUN --mount=type=cache,target=/root/.cache/uv \
-    uv sync --frozen --no-editable --no-default-groups
+    --mount=type=secret,id=ca_certificates,required=false \
+    if [ -s /run/secrets/ca_certificates ]; then export SSL_CERT_FILE=/run/secrets/ca_certificates; fi \
+    && uv sync --frozen --no-editable --no-default-groups
 
 # -- runtime: the virtualenv only; no compilers, no uv, a non-root user ----------------------
 FROM ${PYTHON_IMAGE} AS runtime

@@ -7,10 +7,11 @@ VENV := .venv
 STAMP := $(VENV)/.synced
 PY := $(VENV)/bin/python
 
-COMPOSE := docker compose
-COMPOSE_DEV := $(COMPOSE) -f docker-compose.yml -f docker-compose.dev.yml
+# Compose v2, as `docker compose` or a standalone docker-compose v2 (scripts/docker-engine.sh).
+COMPOSE = $(shell scripts/docker-engine.sh compose-command 2>/dev/null || echo docker compose)
+COMPOSE_DEV = $(COMPOSE) -f docker-compose.yml -f docker-compose.dev.yml
 
-.PHONY: help setup test test-framework test-starter lint fmt typecheck bench dev compat up up-dev down logs ps migrate shell
+.PHONY: help setup test test-framework test-starter lint fmt typecheck bench dev compat up up-dev down logs ps migrate shell check-docker images test-containers
 
 help: ## Show this help
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-16s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -58,23 +59,33 @@ compat: $(STAMP) ## Run Flask 3.1.3's own test suite against erlen (erlen/docs/c
 .env: .env.example
 	@python3 scripts/make_env.py
 
-up: .env ## Start the whole stack with docker compose (nginx on http://localhost:8080)
+# One line saying what is missing (docker, Compose v2, a running engine) and how to get it.
+check-docker:
+	@scripts/docker-engine.sh check
+
+up: check-docker .env ## Start the whole stack with docker compose (nginx on http://localhost:8080)
 	$(COMPOSE) up -d --build --wait
 
-up-dev: .env ## Like up, with the source mounted and auto-reload
+up-dev: check-docker .env ## Like up, with the source mounted and auto-reload
 	$(COMPOSE_DEV) up -d --build --wait
 
-down: ## Stop the stack (volumes are kept)
-	$(COMPOSE) down
+down: check-docker ## Stop the stack (volumes are kept)
+	$(COMPOSE) down --remove-orphans
 
-logs: ## Follow the stack's logs
+logs: check-docker ## Follow the stack's logs
 	$(COMPOSE) logs -f --tail=100
 
-ps: ## Show the stack's services and their health
+ps: check-docker ## Show the stack's services and their health
 	$(COMPOSE) ps
 
-migrate: .env ## Run database migrations in the stack
+migrate: check-docker .env ## Run database migrations in the stack
 	$(COMPOSE) run --rm migrate
 
-shell: .env ## An erlen shell inside the web container
+shell: check-docker .env ## An erlen shell inside the web container
 	$(COMPOSE) exec web erlen --app web.wsgi shell
+
+images: check-docker $(STAMP) ## Base images for the build: present, pulled, or built locally (air-gapped)
+	$(PY) scripts/offline-images/ensure.py
+
+test-containers: $(STAMP) ## The containers tier: engine, images, make up, tests through :8080, make down
+	$(PY) -m pytest tests/containers --durations=0

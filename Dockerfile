@@ -16,8 +16,8 @@ WORKDIR /src
 # Third-party dependencies first, so source edits don't invalidate this layer. The starter is
 # an application, not a package: only the framework (a workspace member) is installed, as a
 # wheel; the starter's own code is copied into the runtime image below.
-# The ca_certificates build secret (compose passes the file $SSL_CERT_FILE names) lets uv
-# trust a TLS-intercepting proxy's CA; it is mounted for the download only, never stored.
+# The ca_certificates build secret (compose passes the file $BUILD_CA_CERTIFICATES names) lets
+# uv trust a TLS-intercepting proxy's CA; it is mounted for the downloads only, never stored.
 COPY pyproject.toml uv.lock README.md ./
 COPY erlen/pyproject.toml erlen/README.md erlen/
 RUN --mount=type=cache,target=/root/.cache/uv \

@@ -10,6 +10,11 @@ PY := $(VENV)/bin/python
 # Compose v2, as `docker compose` or a standalone docker-compose v2 (scripts/docker-engine.sh).
 COMPOSE = $(shell scripts/docker-engine.sh compose-command 2>/dev/null || echo docker compose)
 COMPOSE_DEV = $(COMPOSE) -f docker-compose.yml -f docker-compose.dev.yml
+# The CA bundle the image build trusts (docker-compose.yml's ca_certificates build secret):
+# the one $SSL_CERT_FILE names, unless BUILD_CA_CERTIFICATES is set in the environment.
+ifneq ($(SSL_CERT_FILE),)
+export BUILD_CA_CERTIFICATES ?= $(SSL_CERT_FILE)
+endif
 
 .PHONY: help setup test test-framework test-starter lint fmt typecheck bench dev compat up up-dev down logs ps migrate shell check-docker images test-containers
 

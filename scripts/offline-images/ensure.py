@@ -110,8 +110,9 @@ def dockerfile_base_images(text: str) -> list[str]:
 
 def compose_base_images(text: str) -> list[str]:
     """The images of the compose services that are not built from this repository."""
-    services = yaml.safe_load(text).get("services", {})
-    return [s["image"] for s in services.values() if "image" in s and "build" not in s]
+    services = yaml.safe_load(text).get("services", {}).values()
+    built = {s.get("image") for s in services if "build" in s}
+    return [s["image"] for s in services if "image" in s and s["image"] not in built]
 
 
 def base_images() -> list[str]:
@@ -154,7 +155,15 @@ def docker_build(name: str, context: Path, recipe: str, **build_args: str) -> No
     env = dict(os.environ)
     if subprocess.run(["docker", "buildx", "version"], capture_output=True).returncode != 0:
         env["DOCKER_BUILDKIT"] = "0"
-    command = ["docker", "build", "--quiet", "--tag", name, "--label", f"{SURROGATE_LABEL}={recipe}"]
+    command = [
+        "docker",
+        "build",
+        "--quiet",
+        "--tag",
+        name,
+        "--label",
+        f"{SURROGATE_LABEL}={recipe}",
+    ]
     for key, value in build_args.items():
         command += ["--build-arg", f"{key}={value}"]
     run(*command, str(context), env=env, quiet=True)
@@ -173,13 +182,17 @@ def ensure_debian_base() -> None:
     if image_exists(DEBIAN_BASE):
         return
     if shutil.which("debootstrap") is None:
-        raise EnsureError("debootstrap is needed to make the Debian base: apt-get install debootstrap")
+        raise EnsureError(
+            "debootstrap is needed to make the Debian base: apt-get install debootstrap"
+        )
     if os.geteuid() != 0:
         raise EnsureError("debootstrap needs root to make the Debian base image")
     log(f"{DEBIAN_BASE}: debootstrap {DEBIAN_SUITE} (minbase) from {DEBIAN_MIRROR}")
     with tempfile.TemporaryDirectory(prefix="erlen-debootstrap-") as tmp:
         rootfs = Path(tmp) / "rootfs"
-        run("debootstrap", "--variant=minbase", DEBIAN_SUITE, str(rootfs), DEBIAN_MIRROR, quiet=True)
+        run(
+            "debootstrap", "--variant=minbase", DEBIAN_SUITE, str(rootfs), DEBIAN_MIRROR, quiet=True
+        )
         (rootfs / "etc/apt/sources.list").unlink(missing_ok=True)
         (rootfs / "etc/apt/sources.list.d/debian.sources").write_text(
             f"Types: deb\nURIs: {DEBIAN_MIRROR}\nSuites: {DEBIAN_SUITE} {DEBIAN_SUITE}-updates\n"
@@ -212,7 +225,11 @@ def ensure_debian_base() -> None:
 def pip_command() -> list[str]:
     """pip, from this Python, the system's, or through uvx (uv is what `make setup` uses)."""
     for python in (sys.executable, shutil.which("python3")):
-        if python and subprocess.run([python, "-m", "pip", "--version"], capture_output=True).returncode == 0:
+        if (
+            python
+            and subprocess.run([python, "-m", "pip", "--version"], capture_output=True).returncode
+            == 0
+        ):
             return [python, "-m", "pip"]
     uvx = shutil.which("uvx") or str(Path.home() / ".local/bin/uvx")
     return [uvx, "pip"]
@@ -249,7 +266,8 @@ def download_postgres(major: str, arch: str) -> Path:
         spec, integrity = POSTGRES_BUILDS[major][arch]
     except KeyError:
         raise EnsureError(
-            f"no pinned PostgreSQL {major} build for {arch}: add one to POSTGRES_BUILDS in {__file__}"
+            f"no pinned PostgreSQL {major} build for {arch}: add one to POSTGRES_BUILDS"
+            f" in {__file__}"
         ) from None
     target = CACHE / spec.replace("/", "_").replace("@", "")
     found = list(target.glob("*.tgz"))
@@ -309,7 +327,9 @@ def build_redis(name: str, tag: str, work: Path) -> None:
     if not major or DEBIAN_SUITE not in tag:
         raise EnsureError(f"{name}: only redis:<major>-{DEBIAN_SUITE} tags have a surrogate")
     ensure_debian_base()
-    docker_build(name, recipe_context("redis", work), "redis", BASE=DEBIAN_BASE, REDIS_MAJOR=major[1])
+    docker_build(
+        name, recipe_context("redis", work), "redis", BASE=DEBIAN_BASE, REDIS_MAJOR=major[1]
+    )
 
 
 def build_postgres(name: str, tag: str, work: Path) -> None:
@@ -329,8 +349,8 @@ def build_postgres(name: str, tag: str, work: Path) -> None:
         target = unpacked / link["target"]
         if not target.exists():
             target.symlink_to(os.path.relpath(source, target.parent))
-    shutil.copytree(native, context / "pgsql", symlinks=True,
-                    ignore=shutil.ignore_patterns("pg-symlinks.json", "*.a", "pkgconfig", "pgxs"))  # fmt: skip
+    unneeded = shutil.ignore_patterns("pg-symlinks.json", "*.a", "pkgconfig", "pgxs")
+    shutil.copytree(native, context / "pgsql", symlinks=True, ignore=unneeded)
     docker_build(name, context, "postgres", BASE=DEBIAN_BASE, PG_MAJOR=major[1])
 
 

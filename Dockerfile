@@ -51,5 +51,6 @@ CMD ["granian", "--interface", "wsgi", "web.wsgi:app"]
 FROM nginx:1.27-bookworm AS nginx
 COPY nginx/nginx.conf /etc/nginx/nginx.conf
 COPY nginx/templates/ /etc/nginx/templates/
+COPY nginx/docker-entrypoint.d/ /docker-entrypoint.d/
 COPY web/static/ /srv/static/
 EXPOSE 8080

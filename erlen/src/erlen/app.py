@@ -21,6 +21,7 @@ from werkzeug.exceptions import BadRequestKeyError
 from werkzeug.exceptions import HTTPException
 from werkzeug.exceptions import InternalServerError
 from werkzeug.routing import BuildError
+from werkzeug.routing import Map
 from werkzeug.routing import MapAdapter
 from werkzeug.routing import RequestRedirect
 from werkzeug.routing import RoutingException
@@ -29,6 +30,7 @@ from werkzeug.sansio.utils import get_host
 from werkzeug.serving import is_running_from_reloader
 from werkzeug.wrappers import Response as BaseResponse
 
+from . import _fastpaths
 from . import cli
 from . import typing as ft
 from .ctx import _AppCtxGlobals
@@ -79,10 +81,6 @@ _BoundHost = tuple[MapAdapter, str, tuple[warnings.WarningMessage, ...]]
 
 # Host headers are client-controlled, so the URL adapter cache is bounded.
 _ADAPTER_CACHE_SIZE = 128
-_http_exception_call = HTTPException.__call__
-_http_exception_get_response = HTTPException.get_response
-_http_exception_get_body = HTTPException.get_body
-_http_exception_get_headers = HTTPException.get_headers
 # Distinct error pages remembered; descriptions can vary per call, so this is bounded.
 _ERROR_PAGE_CACHE_SIZE = 64
 # Characters left unquoted in a URL fragment built by ``url_for(_anchor=...)``.
@@ -157,6 +155,15 @@ class Erlen(App):
     #: The Jinja environment class.
     jinja_environment = Environment
 
+    # Shortcuts this class takes, decided when it is created (see erlen._fastpaths).
+    # shared_url_adapter is refined per app by its URL map's class.
+    _fast_shared_url_adapter: bool
+    _fast_sync_cache: t.ClassVar[bool]
+
+    def __init_subclass__(cls, **kwargs: t.Any) -> None:
+        super().__init_subclass__(**kwargs)
+        _fastpaths.decide(cls, Erlen)
+
     def __init__(
         self,
         import_name: str,
@@ -182,6 +189,12 @@ class Erlen(App):
             instance_relative_config=instance_relative_config,
             root_path=root_path,
         )
+        # Host-bound adapters are cached unless the URL map binds in a way of its own.
+        self._fast_bound_host_cache = _fastpaths.taken_by(
+            _fastpaths.BOUND_HOST_CACHE, type(self.url_map), Map
+        )
+        if not self._fast_bound_host_cache:
+            self._fast_shared_url_adapter = False
         #: The app's ``click`` command group; ``erlen <command>`` finds commands here.
         self.cli: cli.AppGroup = cli.AppGroup()
         self.cli.name = self.name
@@ -209,18 +222,6 @@ class Erlen(App):
                 host=static_host,
                 view_func=lambda **kw: self_ref().send_static_file(**kw),  # type: ignore[union-attr]
             )
-
-    @property
-    def _default_url_adapter(self) -> bool:
-        # With erlen's own create_url_adapter, request contexts share the host-bound
-        # adapter and make their own only when asked (see RequestContext.url_adapter).
-        return type(self).create_url_adapter is Erlen.create_url_adapter
-
-    @property
-    def _lazy_session(self) -> bool:
-        # The built-in cookie session has no side effects when opened, so it is opened on
-        # first use; any other interface is opened at push, as it may rely on that.
-        return type(self.session_interface) is SecureCookieSessionInterface
 
     # -- files -------------------------------------------------------------------------------
 
@@ -397,6 +398,9 @@ class Erlen(App):
                 url_scheme=config["PREFERRED_URL_SCHEME"],
             )
 
+        if not self._fast_bound_host_cache:
+            # Bind to this request's environ, path and all, as werkzeug's map expects.
+            return self._bind_adapter(request, request.environ, config["TRUSTED_HOSTS"])[0]
         return self._request_adapter(self._host_adapter(request), request.environ)
 
     def _host_adapter(self, request: Request) -> MapAdapter:
@@ -625,7 +629,7 @@ class Erlen(App):
         """:meth:`ensure_sync`, remembered per function for the views and hooks run on
         every request (whether a function is a coroutine function never changes). A
         subclass's own ``ensure_sync`` is called every time, as it may decide per call."""
-        if type(self).ensure_sync is not Erlen.ensure_sync:
+        if not self._fast_sync_cache:
             return self.ensure_sync(func)
         sync = self._sync_funcs.get(func)
         if sync is None:
@@ -698,7 +702,7 @@ class Erlen(App):
             elif (
                 isinstance(rv, HTTPException)
                 and rv.response is None
-                and type(rv).__call__ is _http_exception_call
+                and _fastpaths.taken_by(_fastpaths.DIRECT_ERROR_RESPONSE, type(rv), HTTPException)
             ):
                 # An error used as the response: build its response directly rather than
                 # running it as a WSGI app and re-parsing what it wrote. Not for an error
@@ -747,11 +751,7 @@ class Erlen(App):
         """
         environ = _cv_request.get().request.environ
         cls = type(error)
-        if (
-            cls.get_response is not _http_exception_get_response
-            or cls.get_body is not _http_exception_get_body
-            or cls.get_headers is not _http_exception_get_headers
-        ):
+        if not _fastpaths.taken_by(_fastpaths.ERROR_PAGE_CACHE, cls, HTTPException):
             return self.response_class.force_type(error.get_response(environ))  # type: ignore[return-value]
         key = (cls, error.code, error.description)
         page = self._error_pages.get(key)
@@ -970,5 +970,7 @@ class Erlen(App):
     ) -> cabc.Iterable[bytes]:
         return self.wsgi_app(environ, start_response)
 
+
+_fastpaths.decide(Erlen, Erlen)
 
 Flask = Erlen

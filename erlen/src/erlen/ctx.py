@@ -13,7 +13,6 @@ from functools import update_wrapper
 from types import TracebackType
 
 from werkzeug.exceptions import HTTPException
-from werkzeug.wrappers import Request as _WerkzeugRequest
 
 from . import typing as ft
 from .globals import _cv_app
@@ -207,7 +206,7 @@ class RequestContext:
         self._host_adapter: MapAdapter | None = None
         self._url_adapter: MapAdapter | None | object = _unset
         try:
-            if app._default_url_adapter:
+            if app._fast_shared_url_adapter:
                 self._host_adapter = app._host_adapter(request)
             else:
                 # A subclass's own create_url_adapter is honoured as it is.
@@ -312,7 +311,7 @@ class RequestContext:
 
         self._cv_tokens.append((_cv_request.set(self), app_ctx))
 
-        if self._opened_session is None and not self.app._lazy_session:
+        if self._opened_session is None and not self.app.session_interface._fast_lazy_session:
             self._open_session()
 
         if self._host_adapter is not None or self._url_adapter not in (None, _unset):
@@ -328,8 +327,8 @@ class RequestContext:
                 self.app.do_teardown_request(exc)
                 request = self.request
                 # werkzeug's close() only closes parsed files; skip the call when there are
-                # none and the class doesn't add its own.
-                if "files" in request.__dict__ or type(request).close is not _werkzeug_close:
+                # none and the class doesn't add its own (erlen._fastpaths: skip_close).
+                if not request._fast_skip_close or "files" in request.__dict__:
                     request.close()
         finally:
             ctx = _cv_request.get()
@@ -360,6 +359,3 @@ class RequestContext:
             f"<{type(self).__name__} {self.request.url!r}"
             f" [{self.request.method}] of {self.app.name}>"
         )
-
-
-_werkzeug_close = _WerkzeugRequest.close

@@ -16,6 +16,7 @@ from itsdangerous import BadSignature
 from itsdangerous import URLSafeTimedSerializer
 from werkzeug.datastructures import CallbackDict
 
+from . import _fastpaths
 from .json.tag import TaggedJSONSerializer
 
 if t.TYPE_CHECKING:  # pragma: no cover
@@ -142,6 +143,10 @@ class SessionInterface:
     make its own reads and writes safe.
     """
 
+    # Shortcuts only the built-in cookie interface takes (see erlen._fastpaths).
+    _fast_lazy_session: t.ClassVar[bool] = False
+    _fast_no_cookie_no_serializer: t.ClassVar[bool] = False
+
     #: The class :meth:`make_null_session` creates and :meth:`is_null_session` checks for.
     null_session_class: type[NullSession] = NullSession
 
@@ -263,6 +268,10 @@ class SecureCookieSessionInterface(SessionInterface):
 
     _last_serializer: tuple[tuple[t.Any, ...], URLSafeTimedSerializer] | None = None
 
+    def __init_subclass__(cls, **kwargs: t.Any) -> None:
+        super().__init_subclass__(**kwargs)
+        _fastpaths.decide(cls, SecureCookieSessionInterface)
+
     def get_signing_serializer(self, app: Erlen) -> URLSafeTimedSerializer | None:
         """Return the serializer that signs and verifies cookies, or ``None`` without a key."""
         secret_key = app.secret_key
@@ -296,7 +305,7 @@ class SecureCookieSessionInterface(SessionInterface):
         cookie gives a new empty session.
         """
         cookie = request.cookies.get(self.get_cookie_name(app))
-        if not cookie and self._has_default_signing:
+        if not cookie and self._fast_no_cookie_no_serializer:
             # Most requests of a new visitor land here, and sessions are opened on every
             # request: skip building a serializer that would only be used to say "no key".
             return self.session_class() if app.secret_key else None
@@ -312,12 +321,6 @@ class SecureCookieSessionInterface(SessionInterface):
         except BadSignature:
             return self.session_class()
         return self.session_class(data)
-
-    @property
-    def _has_default_signing(self) -> bool:
-        """Whether :meth:`get_signing_serializer` is this class's own, not an override."""
-        method = type(self).get_signing_serializer
-        return method is SecureCookieSessionInterface.get_signing_serializer
 
     def save_session(self, app: Erlen, session: SessionMixin, response: Response) -> None:
         """Write the session into the response's cookie, or delete an emptied one.
@@ -383,3 +386,6 @@ class SecureCookieSessionInterface(SessionInterface):
             samesite=samesite,
         )
         response.vary.add("Cookie")
+
+
+_fastpaths.decide(SecureCookieSessionInterface, SecureCookieSessionInterface)

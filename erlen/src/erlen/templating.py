@@ -10,6 +10,7 @@ from jinja2 import Environment as BaseEnvironment
 from jinja2 import Template
 from jinja2 import TemplateNotFound
 
+from . import _fastpaths
 from .globals import _cv_app
 from .globals import _cv_request
 from .globals import current_app
@@ -72,6 +73,14 @@ class Environment(BaseEnvironment):
     blueprint's template folder.
     """
 
+    # Shortcuts this class takes, decided when it is created (see erlen._fastpaths).
+    _fast_dict_getattr: t.ClassVar[bool]
+    _fast_template_globals: t.ClassVar[bool]
+
+    def __init_subclass__(cls, **kwargs: t.Any) -> None:
+        super().__init_subclass__(**kwargs)
+        _fastpaths.decide(cls, Environment)
+
     def __init__(self, app: App, **options: t.Any) -> None:
         if "loader" not in options:
             options["loader"] = app.create_global_jinja_loader()
@@ -80,6 +89,8 @@ class Environment(BaseEnvironment):
 
     def make_globals(self, d: t.MutableMapping[str, t.Any] | None) -> t.MutableMapping[str, t.Any]:
         """A template's globals: ``d`` layered over the environment's (as Jinja does)."""
+        if not self._fast_template_globals:
+            return super().make_globals(d)
         return _TemplateGlobals({} if d is None else d, self.globals)
 
     def getattr(self, obj: t.Any, attribute: str) -> t.Any:
@@ -89,12 +100,15 @@ class Environment(BaseEnvironment):
         class has no such attribute, it goes to the item directly instead of raising and
         catching an ``AttributeError`` first, which is most of the cost of ``{{ row.name }}``.
         """
-        if type(obj) is dict and attribute not in _DICT_ATTRIBUTES:
+        if self._fast_dict_getattr and type(obj) is dict and attribute not in _DICT_ATTRIBUTES:
             try:
                 return obj[attribute]
             except KeyError:
                 return self.undefined(obj=obj, name=attribute)
         return super().getattr(obj, attribute)
+
+
+_fastpaths.decide(Environment, Environment)
 
 
 class DispatchingJinjaLoader(BaseLoader):

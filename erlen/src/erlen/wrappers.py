@@ -18,6 +18,7 @@ from werkzeug.wrappers import Request as RequestBase
 from werkzeug.wrappers import Response as ResponseBase
 from werkzeug.wsgi import LimitedStream
 
+from . import _fastpaths
 from . import json
 from .globals import _cv_app
 from .helpers import _split_blueprint_path
@@ -26,11 +27,6 @@ if t.TYPE_CHECKING:  # pragma: no cover
     from _typeshed.wsgi import StartResponse
     from _typeshed.wsgi import WSGIEnvironment
     from werkzeug.routing import Rule
-
-# The response fast paths fill werkzeug's header list directly. It has been ``_list`` for
-# as long as werkzeug has had ``Headers``; should that change, the fast paths switch off
-# and every response takes werkzeug's general path.
-_HEADERS_HAVE_LIST = isinstance(getattr(Headers(), "_list", None), list)
 
 
 class Request(RequestBase):
@@ -53,6 +49,15 @@ class Request(RequestBase):
     _max_content_length: int | None = None
     _max_form_memory_size: int | None = None
     _max_form_parts: int | None = None
+
+    # Shortcuts this class takes, decided when it is created (see erlen._fastpaths).
+    _fast_ascii_args: t.ClassVar[bool]
+    _fast_direct_body: t.ClassVar[bool]
+    _fast_skip_close: t.ClassVar[bool]
+
+    def __init_subclass__(cls, **kwargs: t.Any) -> None:
+        super().__init_subclass__(**kwargs)
+        _fastpaths.decide(cls, Request)
 
     def _config_limit(self, key: str, own: int | None, base: int | None) -> int | None:
         if own is not None:
@@ -141,7 +146,7 @@ class Request(RequestBase):
         split directly: there is nothing to unquote, and the result is the same.
         """
         raw = self.query_string
-        if raw.isascii() and b"%" not in raw and b"+" not in raw:
+        if self._fast_ascii_args and raw.isascii() and b"%" not in raw and b"+" not in raw:
             pairs = []
             for field in raw.decode("ascii").split("&"):
                 if field:
@@ -179,7 +184,8 @@ class Request(RequestBase):
         form parsing) takes werkzeug's path.
         """
         if (
-            cache
+            self._fast_direct_body
+            and cache
             and not parse_form_data
             and "_cached_data" not in self.__dict__
             and "stream" not in self.__dict__
@@ -244,6 +250,14 @@ class Response(ResponseBase):
     json_module = json
     autocorrect_location_header = False
 
+    # Shortcuts this class takes, decided when it is created (see erlen._fastpaths).
+    _fast_bare_body_response: t.ClassVar[bool]
+    _fast_list_body_call: t.ClassVar[bool]
+
+    def __init_subclass__(cls, **kwargs: t.Any) -> None:
+        super().__init_subclass__(**kwargs)
+        _fastpaths.decide(cls, Response)
+
     def __init__(
         self,
         response: t.Iterable[bytes] | bytes | t.Iterable[str] | str | None = None,
@@ -254,14 +268,11 @@ class Response(ResponseBase):
         direct_passthrough: bool = False,
     ) -> None:
         if (
-            status is None
+            self._fast_bare_body_response
+            and status is None
             and headers is None
             and content_type is None
             and not direct_passthrough
-            and _HEADERS_HAVE_LIST
-            and self.default_status == 200
-            and self.automatically_set_content_length
-            and type(self).set_data is _base_set_data
         ):
             kind = type(response)
             if kind is str or kind is bytes:
@@ -284,19 +295,13 @@ class Response(ResponseBase):
         self, environ: WSGIEnvironment, start_response: StartResponse
     ) -> t.Iterable[bytes]:
         body = self.response
-        cls = type(self)
         if (
-            type(body) is list
+            self._fast_list_body_call
+            and type(body) is list
             and not self._on_close
             and not self.direct_passthrough
             and self._status_code >= 200
             and self._status_code not in (204, 304)
-            and cls.get_wsgi_response is _base_get_wsgi_response
-            and cls.get_wsgi_headers is _base_get_wsgi_headers
-            and cls.get_app_iter is _base_get_app_iter
-            and cls.iter_encoded is _base_iter_encoded
-            and cls.close is _base_close
-            and _HEADERS_HAVE_LIST
             and environ["REQUEST_METHOD"] != "HEAD"
         ):
             header_list: list[tuple[str, str]] = self.headers._list
@@ -340,9 +345,7 @@ def _content_type_for(mimetype: str | None) -> str | None:
         return value
 
 
-_base_get_wsgi_response = ResponseBase.get_wsgi_response
-_base_get_wsgi_headers = ResponseBase.get_wsgi_headers
-_base_get_app_iter = ResponseBase.get_app_iter
-_base_iter_encoded = ResponseBase.iter_encoded
-_base_close = ResponseBase.close
-_base_set_data = ResponseBase.set_data
+# The base classes decide for themselves here; subclasses in __init_subclass__. The members a
+# shortcut skips are werkzeug's, which these classes inherit unchanged.
+_fastpaths.decide(Request, Request)
+_fastpaths.decide(Response, Response)

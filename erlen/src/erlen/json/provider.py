@@ -16,6 +16,8 @@ from datetime import date
 
 from werkzeug.http import http_date
 
+from .. import _fastpaths
+
 if t.TYPE_CHECKING:  # pragma: no cover
     from werkzeug.sansio.response import Response
 
@@ -154,6 +156,13 @@ class DefaultJSONProvider(JSONProvider):
     mimetype = "application/json"
     """The mimetype of the responses :meth:`response` builds."""
 
+    # Whether response() may skip dumps() (see erlen._fastpaths), decided per class.
+    _fast_cached_encoder: t.ClassVar[bool]
+
+    def __init_subclass__(cls, **kwargs: t.Any) -> None:
+        super().__init_subclass__(**kwargs)
+        _fastpaths.decide(cls, DefaultJSONProvider)
+
     def _encoder(
         self,
         default: t.Callable[[t.Any], t.Any],
@@ -229,7 +238,7 @@ class DefaultJSONProvider(JSONProvider):
         compact = self.compact
         pretty = compact is False or (compact is None and app.debug)
 
-        if type(self).dumps is DefaultJSONProvider.dumps:
+        if self._fast_cached_encoder:
             # Nobody overrides dumps, so go straight to a cached encoder.
             key: tuple[t.Any, ...]
             if pretty:
@@ -244,3 +253,6 @@ class DefaultJSONProvider(JSONProvider):
             body = self.dumps(obj, separators=_COMPACT_SEPARATORS)
 
         return app.response_class(f"{body}\n", mimetype=self.mimetype)
+
+
+_fastpaths.decide(DefaultJSONProvider, DefaultJSONProvider)

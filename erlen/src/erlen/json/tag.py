@@ -39,6 +39,7 @@ from markupsafe import Markup
 from werkzeug.http import http_date
 from werkzeug.http import parse_date
 
+from .. import _fastpaths
 from ..json import dumps
 from ..json import loads
 
@@ -221,6 +222,13 @@ class TaggedJSONSerializer:
 
     __slots__ = ("tags", "order")
 
+    # Whether dumps() may tag built-in values by their type (see erlen._fastpaths).
+    _fast_builtin_tags: t.ClassVar[bool]
+
+    def __init_subclass__(cls, **kwargs: t.Any) -> None:
+        super().__init_subclass__(**kwargs)
+        _fastpaths.decide(cls, TaggedJSONSerializer)
+
     #: The tag classes every new serializer registers, in order. More can be added per
     #: serializer with :meth:`register`.
     default_tags = [
@@ -295,10 +303,9 @@ class TaggedJSONSerializer:
 
     def _uses_default_tags(self) -> bool:
         # The shortcut in _tag_builtins encodes what the default tags do; it is only valid
-        # while no other tag (which might claim plain str, list, ... values) is in play.
-        return type(self).tag is TaggedJSONSerializer.tag and (
-            tuple(map(type, self.order)) == _DEFAULT_TAG_ORDER
-        )
+        # while no other tag (which might claim plain str, list, ... values) is in play. The
+        # tags can change on an instance at any time, so they are compared on each call.
+        return self._fast_builtin_tags and tuple(map(type, self.order)) == _DEFAULT_TAG_ORDER
 
     def _tag_builtins(self, value: t.Any) -> t.Any:
         # Same result as tag() under the default tags, but dispatching on the exact type of
@@ -336,3 +343,6 @@ class TaggedJSONSerializer:
 _DEFAULT_TAG_ORDER = tuple(TaggedJSONSerializer.default_tags)
 # Values no default tag claims, so they are already JSON-ready as they are.
 _PLAIN_TYPES = frozenset((str, int, float, bool, type(None)))
+
+
+_fastpaths.decide(TaggedJSONSerializer, TaggedJSONSerializer)

@@ -16,7 +16,7 @@ ifneq ($(SSL_CERT_FILE),)
 export BUILD_CA_CERTIFICATES ?= $(SSL_CERT_FILE)
 endif
 
-.PHONY: help setup test test-framework test-starter lint fmt typecheck bench dev compat up up-dev down logs ps migrate shell check-docker images test-containers
+.PHONY: help setup test test-framework test-framework-slow-paths test-starter lint fmt typecheck bench dev compat up up-dev down logs ps migrate shell check-docker images test-containers
 
 help: ## Show this help
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-16s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -31,10 +31,16 @@ $(STAMP): pyproject.toml erlen/pyproject.toml uv.lock | $(UV)
 
 setup: $(STAMP) ## Create the virtualenv: the starter, the framework, every dependency group
 
-test: test-framework test-starter ## Run every test: the framework's, then the starter's tiers
+test: test-framework test-framework-slow-paths test-starter ## Run every test: the framework's (with and without its fast paths), then the starter's tiers
 
 test-framework: $(STAMP) ## The framework's own tests (erlen/tests)
 	cd erlen && ../$(PY) -m pytest
+
+test-framework-slow-paths: $(STAMP) ## The framework's tests with every fast path forced off (see erlen/src/erlen/_fastpaths.py)
+	cd erlen && ERLEN_NO_FAST_PATHS=1 ../$(PY) -m pytest $(SLOW_PATHS_DESELECT)
+
+# Tests that check a shortcut itself (so can't hold with it off) until they are marked to skip then.
+SLOW_PATHS_DESELECT := --deselect tests/test_sessions.py::test_open_session_without_cookie_builds_no_serializer
 
 test-starter: $(STAMP) ## The starter's tiers (tests/): fast, dev, integration, e2e
 	$(PY) -m pytest

@@ -95,10 +95,10 @@ The decisions (owner: shortcut — taken while these members are the owner's own
 
 from __future__ import annotations
 
+import importlib
 import os
 import typing as t
 from dataclasses import dataclass
-from dataclasses import field
 
 from werkzeug.datastructures import Headers
 
@@ -126,9 +126,12 @@ def uses_default(cls: type, base: type, names: t.Iterable[str]) -> bool:
     return all(_member(cls, name) is _member(base, name) for name in names)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class FastPath:
-    """One shortcut: the class that owns it and what a class must keep to take it."""
+    """One shortcut: the class that owns it and what a class must keep to take it.
+
+    Compared and hashed by identity: each shortcut is one object, defined below.
+    """
 
     #: The shortcut's name; its decision is stored on classes as ``_fast_<name>``.
     name: str
@@ -137,7 +140,7 @@ class FastPath:
     #: Methods and attributes the shortcut skips: they must be the base class's own.
     skips: tuple[str, ...] = ()
     #: Further conditions on the class (attribute values), if any.
-    requires: t.Callable[[type], bool] | None = field(default=None, compare=False)
+    requires: t.Callable[[type], bool] | None = None
 
     @property
     def attribute(self) -> str:
@@ -253,19 +256,24 @@ def decide(cls: type, owner: type, base: type | None = None) -> None:
 
 
 # Decisions about classes erlen doesn't define (so can't hook into their creation), made on
-# first use. Few such classes exist (error classes, URL map classes); bounded all the same.
-_foreign: dict[tuple[FastPath, type, type], bool] = {}
+# first use, per shortcut. Few such classes exist (error classes, URL map classes); bounded
+# all the same.
+_foreign: dict[FastPath, dict[type, bool]] = {}
 _FOREIGN_CACHE_SIZE = 256
 
 
-def taken_by(path: FastPath, cls: type, base: type) -> bool:
+def taken_by(path: FastPath, cls: type) -> bool:
     """Whether ``cls`` takes ``path``, for a class that can't store its own decision."""
-    key = (path, cls, base)
+    decisions = _foreign.get(path)
+    if decisions is None:
+        decisions = _foreign[path] = {}
     try:
-        return _foreign[key]
+        return decisions[cls]
     except KeyError:
-        decision = path.taken(cls, base)
-        if len(_foreign) >= _FOREIGN_CACHE_SIZE:
-            _foreign.clear()
-        _foreign[key] = decision
+        module, _, name = path.owner.rpartition(".")
+        owner = getattr(importlib.import_module(module), name)
+        decision = path.taken(cls, owner)
+        if len(decisions) >= _FOREIGN_CACHE_SIZE:
+            decisions.clear()
+        decisions[cls] = decision
         return decision

@@ -21,7 +21,6 @@ from werkzeug.exceptions import BadRequestKeyError
 from werkzeug.exceptions import HTTPException
 from werkzeug.exceptions import InternalServerError
 from werkzeug.routing import BuildError
-from werkzeug.routing import Map
 from werkzeug.routing import MapAdapter
 from werkzeug.routing import RequestRedirect
 from werkzeug.routing import RoutingException
@@ -191,7 +190,7 @@ class Erlen(App):
         )
         # Host-bound adapters are cached unless the URL map binds in a way of its own.
         self._fast_bound_host_cache = _fastpaths.taken_by(
-            _fastpaths.BOUND_HOST_CACHE, type(self.url_map), Map
+            _fastpaths.BOUND_HOST_CACHE, type(self.url_map)
         )
         if not self._fast_bound_host_cache:
             self._fast_shared_url_adapter = False
@@ -702,7 +701,7 @@ class Erlen(App):
             elif (
                 isinstance(rv, HTTPException)
                 and rv.response is None
-                and _fastpaths.taken_by(_fastpaths.DIRECT_ERROR_RESPONSE, type(rv), HTTPException)
+                and _fastpaths.taken_by(_fastpaths.DIRECT_ERROR_RESPONSE, type(rv))
             ):
                 # An error used as the response: build its response directly rather than
                 # running it as a WSGI app and re-parsing what it wrote. Not for an error
@@ -751,7 +750,7 @@ class Erlen(App):
         """
         environ = _cv_request.get().request.environ
         cls = type(error)
-        if not _fastpaths.taken_by(_fastpaths.ERROR_PAGE_CACHE, cls, HTTPException):
+        if not _fastpaths.taken_by(_fastpaths.ERROR_PAGE_CACHE, cls):
             return self.response_class.force_type(error.get_response(environ))  # type: ignore[return-value]
         key = (cls, error.code, error.description)
         page = self._error_pages.get(key)

@@ -150,7 +150,7 @@ def test_the_switch_turns_every_fast_path_off_and_requests_still_work(switch: st
     assert result["body"] == {"hello": "you"}
 
 
-@pytest.mark.parametrize("switch", [None, "", "0"])
+@pytest.mark.parametrize("switch", [None, "", "0", "false", "Off"])
 def test_without_the_switch_every_fast_path_is_on(switch: str | None) -> None:
     result = _probe(switch)
     assert result["decisions"] == {path.name: True for path in _fastpaths.ALL}
@@ -394,6 +394,22 @@ def test_cookie_session_subclass_overriding_save_session_is_always_saved(
     app.add_url_rule("/", view_func=lambda: "never touches the session")
     app.test_client().get("/")
     assert saved == [True]
+
+
+def test_should_set_cookie_override_is_asked_when_the_view_never_touched_the_session(
+    app: erlen.Erlen,
+) -> None:
+    class AlwaysRefresh(SecureCookieSessionInterface):
+        def should_set_cookie(self, app: t.Any, session: SessionMixin) -> bool:
+            return True
+
+    app.session_interface = AlwaysRefresh()
+    app.config["SESSION_REFRESH_EACH_REQUEST"] = False
+    app.add_url_rule("/login", "login", lambda: erlen.session.update(user="ada") or "in")
+    app.add_url_rule("/", "index", lambda: "never touches the session")
+    client = app.test_client()
+    client.get("/login")
+    assert "session=" in client.get("/").headers.get("Set-Cookie", "")
 
 
 def test_signing_serializer_override_is_asked_even_without_a_cookie(app: erlen.Erlen) -> None:

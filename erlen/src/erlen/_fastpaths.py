@@ -9,9 +9,10 @@ listed below, with the members it skips, and is decided here once per class, whe
 class is created (``__init_subclass__`` of the class that owns it), never per request. The
 request code then reads one boolean class attribute, ``_fast_<name>``.
 
-Setting the environment variable ``ERLEN_NO_FAST_PATHS`` to anything but ``""`` or ``"0"``
-before erlen is imported forces every shortcut off, so the general paths can be tested on
-their own (``make test-framework-slow-paths`` runs erlen's test suite that way).
+Setting the environment variable ``ERLEN_NO_FAST_PATHS=1`` (anything but empty, ``0``,
+``false``, ``no`` or ``off``) before erlen is imported forces every shortcut off, so the
+general paths can be tested on their own (``make test-framework-slow-paths`` runs erlen's
+test suite that way). It is read once, at import: :data:`ENABLED`.
 
 A decision looks at the class as it is when it is created: overriding a method in a
 subclass is seen, assigning a new function onto an existing class afterwards (monkey
@@ -69,8 +70,8 @@ The decisions (owner: shortcut — taken while these members are the owner's own
 -   ``lazy_session`` — the session is opened on first use instead of when the request
     context is pushed, and a request that never used it and sent no session cookie skips
     saving. Only for the built-in cookie session, whose opening has no side effects.
-    Skips: ``open_session``, ``save_session``, ``is_null_session``, ``make_null_session``,
-    ``session_class``.
+    Skips: ``open_session``, ``save_session``, ``should_set_cookie``, ``is_null_session``,
+    ``make_null_session``, ``session_class``.
 -   ``no_cookie_no_serializer`` — a request without a session cookie gets its new session
     without building a signing serializer. Skips: ``get_signing_serializer``.
 
@@ -104,7 +105,13 @@ from werkzeug.datastructures import Headers
 
 #: Whether any shortcut may be taken; ``ERLEN_NO_FAST_PATHS=1`` (read once, at import) turns
 #: every one off.
-ENABLED: t.Final[bool] = os.environ.get("ERLEN_NO_FAST_PATHS", "") in ("", "0")
+ENABLED: t.Final[bool] = os.environ.get("ERLEN_NO_FAST_PATHS", "").strip().lower() in (
+    "",
+    "0",
+    "false",
+    "no",
+    "off",
+)
 
 _MISSING = object()
 
@@ -205,7 +212,14 @@ LIST_BODY_CALL = FastPath(
 LAZY_SESSION = FastPath(
     "lazy_session",
     "erlen.sessions.SecureCookieSessionInterface",
-    ("open_session", "save_session", "is_null_session", "make_null_session", "session_class"),
+    (
+        "open_session",
+        "save_session",
+        "should_set_cookie",
+        "is_null_session",
+        "make_null_session",
+        "session_class",
+    ),
 )
 NO_COOKIE_NO_SERIALIZER = FastPath(
     "no_cookie_no_serializer",

@@ -186,7 +186,8 @@ class RequestContext:
     Created per WSGI call by :meth:`Erlen.request_context`. On push it activates an app
     context if needed and matches the URL. The session is opened lazily, on first use,
     when the app uses the built-in cookie session (whose opening has no side effects); a
-    custom session interface is opened at push, as it may rely on that.
+    custom session interface is opened at push, as it may rely on that (the ``lazy_session``
+    decision in :mod:`erlen._fastpaths`).
     """
 
     def __init__(

@@ -242,8 +242,9 @@ class Response(ResponseBase):
     response built from just a body (as a view returning a string gets) fills its two
     headers directly, and a buffered response that has a body (not 1xx, 204 or 304) hands
     its body list straight to the server instead of wrapping it in a closing iterator.
-    Anything unusual (a custom subclass hook, close callbacks, streaming, ``HEAD``,
-    redirects) takes werkzeug's path.
+    Anything unusual (a subclass overriding a method a shortcut skips, close callbacks,
+    streaming, ``HEAD``, redirects) takes werkzeug's path; :mod:`erlen._fastpaths` lists the
+    shortcuts and decides, per class, whether they are taken.
     """
 
     default_mimetype: str | None = "text/html"

@@ -256,17 +256,16 @@ def _qualified_name(cls: type) -> str:
     return f"{cls.__module__}.{cls.__qualname__}"
 
 
-def decide(cls: type, owner: type, base: type | None = None) -> None:
-    """Store on ``cls`` the decision of every shortcut ``owner`` takes.
+def decide(cls: type, owner: type) -> None:
+    """Store on ``cls`` the decision of every shortcut ``owner``'s code takes.
 
-    Called by each owner class for itself and, from ``__init_subclass__``, for every
-    subclass. ``base`` is the class whose members count as the defaults; ``owner`` when
-    not given.
+    Each owner calls this for itself, right after its class statement, and from its
+    ``__init_subclass__`` for every subclass; the owner's members are the defaults.
     """
     owner_name = _qualified_name(owner)
     for path in ALL:
         if path.owner == owner_name:
-            setattr(cls, path.attribute, path.taken(cls, owner if base is None else base))
+            setattr(cls, path.attribute, path.taken(cls, owner))
 
 
 # Decisions about classes erlen doesn't define (so can't hook into their creation), made on

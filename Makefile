@@ -31,7 +31,7 @@ $(STAMP): pyproject.toml erlen/pyproject.toml uv.lock | $(UV)
 
 setup: $(STAMP) ## Create the virtualenv: the starter, the framework, every dependency group
 
-test: test-framework test-framework-slow-paths test-starter ## Run every test: the framework's (with and without its fast paths), then the starter's tiers
+test: test-framework test-framework-slow-paths test-starter ## Run every test: the framework's (also with its fast paths off), then the starter's tiers
 
 test-framework: $(STAMP) ## The framework's own tests (erlen/tests)
 	cd erlen && ../$(PY) -m pytest

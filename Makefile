@@ -37,10 +37,7 @@ test-framework: $(STAMP) ## The framework's own tests (erlen/tests)
 	cd erlen && ../$(PY) -m pytest
 
 test-framework-slow-paths: $(STAMP) ## The framework's tests with every fast path forced off (see erlen/src/erlen/_fastpaths.py)
-	cd erlen && ERLEN_NO_FAST_PATHS=1 ../$(PY) -m pytest $(SLOW_PATHS_DESELECT)
-
-# Tests that check a shortcut itself (so can't hold with it off) until they are marked to skip then.
-SLOW_PATHS_DESELECT := --deselect tests/test_sessions.py::test_open_session_without_cookie_builds_no_serializer
+	cd erlen && ERLEN_NO_FAST_PATHS=1 ../$(PY) -m pytest
 
 test-starter: $(STAMP) ## The starter's tiers (tests/): fast, dev, integration, e2e
 	$(PY) -m pytest

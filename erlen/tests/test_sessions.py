@@ -15,6 +15,7 @@ from markupsafe import Markup
 from werkzeug.http import parse_date
 from werkzeug.wrappers import Response as WerkzeugResponse
 
+from erlen import _fastpaths
 from erlen import sessions as erlen_sessions
 from erlen.sessions import NullSession
 from erlen.sessions import SecureCookieSession
@@ -478,6 +479,9 @@ class _StubRequest:
         self.cookies = cookies
 
 
+@pytest.mark.skipif(
+    not _fastpaths.ENABLED, reason="checks the no_cookie_no_serializer fast path itself"
+)
 def test_open_session_without_cookie_builds_no_serializer(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:

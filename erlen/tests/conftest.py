@@ -4,6 +4,9 @@ The fixtures build on each other: ``app`` (a fresh app per test, so the setup is
 the test) → ``client`` → ``runner``. Two autouse guards fail a test that leaves an
 application or request context pushed, or that changes ``os.environ`` without undoing it;
 each also repairs the damage so that one leaky test doesn't break the ones after it.
+
+Tests that need a service are marked from the fixtures they use (``SERVICE_FIXTURES``, via
+``erlen.pytest_tiers``, loaded in pyproject.toml), so ``make test-fast`` can leave them out.
 """
 
 from __future__ import annotations
@@ -16,10 +19,33 @@ import pytest
 import erlen
 from erlen.globals import _cv_app
 from erlen.globals import _cv_request
+from erlen.pytest_tiers import mark_services
 from erlen.testing import FlaskClient
 from erlen.testing import FlaskCliRunner
 
+# For the tests of erlen.pytest_tiers, which run pytest inside a test.
+pytest_plugins = ["pytester"]
+
 TESTS_ROOT = os.path.dirname(os.path.abspath(__file__))
+
+# The fixtures that bring a real service, and the variants of parametrized ones that do
+# (``name[param]``). The parametrized login fixtures live in their test files and fetch
+# ``redis_target`` at run time, which the fixture closure doesn't show.
+SERVICE_FIXTURES = {
+    "postgres_database": "postgres",  # ext/conftest.py, and what builds on it
+    "postgres_url": "postgres",
+    "database_url[postgresql]": "postgres",
+    "redis_url": "redis",  # realtime/conftest.py, ext/jobs/conftest.py
+    "broker_url[redis]": "redis",  # realtime/conftest.py
+    "redis_target": "redis",  # ext/login/conftest.py
+    "throttle_backend[redis]": "redis",  # ext/login/test_login_backends.py
+    "revocations[redis]": "redis",  # ext/login/test_login_backends.py
+    "backend[redis]": "redis",  # ext/login/test_login_throttle.py
+}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    mark_services(items, SERVICE_FIXTURES)
 
 
 @pytest.fixture

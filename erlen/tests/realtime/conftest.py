@@ -2,7 +2,8 @@
 
 Tests that need Redis use the server at ``ERLEN_TEST_REDIS_URL`` (default
 ``redis://127.0.0.1:6379/0``) under a key prefix unique to the test. Without Redis they
-are skipped with a loud reason, except under ``CI=true``, where a missing Redis fails.
+are skipped with a loud reason, except in CI, where a missing Redis fails
+(``erlen.pytest_tiers.require_service``).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import uuid
 import pytest
 import redis
 
+from erlen.pytest_tiers import require_service
 from erlen.realtime import broker_from_url
 from erlen.realtime.broker import Broker
 
@@ -39,13 +41,13 @@ def _redis_available() -> str | None:
 
 
 def require_redis() -> str:
-    """Return the Redis URL, or skip (fail under CI=true) when Redis isn't reachable."""
+    """Return the Redis URL, or skip (fail in CI) when Redis isn't reachable."""
     error = _redis_available()
-    if error is not None:
-        message = f"Redis is not reachable at {REDIS_URL} ({error})."
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(f"{message} CI=true requires every service.", pytrace=False)
-        pytest.skip(f"SKIPPED LOUDLY: {message} Start redis-server to run this test.")
+    require_service(
+        "redis",
+        None if error is None else f"Redis is not reachable at {REDIS_URL} ({error})",
+        remedy="Start redis-server to run this test.",
+    )
     return REDIS_URL
 
 
@@ -60,7 +62,8 @@ def prefix(request: pytest.FixtureRequest) -> t.Iterator[str]:
     """A key prefix unique to this test; its Redis keys (if any) are deleted afterwards."""
     value = f"erlen-test-{uuid.uuid4().hex[:12]}"
     yield value
-    if _redis_available() is None:
+    # Only a test marked redis may have used it: the others mustn't touch Redis at all.
+    if request.node.get_closest_marker("redis") and _redis_available() is None:
         client = redis.Redis.from_url(REDIS_URL)
         try:
             keys = list(client.scan_iter(match=f"{value}*"))

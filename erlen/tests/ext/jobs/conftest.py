@@ -2,7 +2,7 @@
 
 Tests that need Redis use ``ERLEN_TEST_JOBS_REDIS_URL`` (default ``redis://127.0.0.1:6379/1``,
 a database of its own, as the job broker should have). Without Redis they are skipped with
-a loud reason, except under ``CI=true``, where a missing Redis fails.
+a loud reason, except in CI, where a missing Redis fails (``erlen.pytest_tiers``).
 """
 
 from __future__ import annotations
@@ -13,6 +13,8 @@ import uuid
 
 import pytest
 import redis
+
+from erlen.pytest_tiers import require_service
 
 REDIS_URL = os.environ.get("ERLEN_TEST_JOBS_REDIS_URL", "redis://127.0.0.1:6379/1")
 
@@ -25,7 +27,8 @@ def pytest_configure(config: pytest.Config) -> None:
 
 @pytest.fixture
 def redis_url() -> str:
-    """The test Redis URL; skips (or fails under CI=true) without Redis."""
+    """The test Redis URL; skips (or fails in CI) without Redis."""
+    problem = None
     try:
         client = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2)
         try:
@@ -33,10 +36,8 @@ def redis_url() -> str:
         finally:
             client.close()
     except redis.RedisError as e:
-        message = f"Redis is not reachable at {REDIS_URL} ({type(e).__name__}: {e})."
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(f"{message} CI=true requires every service.", pytrace=False)
-        pytest.skip(f"SKIPPED LOUDLY: {message} Start redis-server to run this test.")
+        problem = f"Redis is not reachable at {REDIS_URL} ({type(e).__name__}: {e})"
+    require_service("redis", problem, remedy="Start redis-server to run this test.")
     return REDIS_URL
 
 

@@ -4,12 +4,11 @@
 site needs: login, logout, a protected page, an API endpoint) → ``client`` → ``login()``.
 The Redis fixtures use the server at 127.0.0.1:6379 under a unique key prefix and delete
 their keys afterwards. Without a server the Redis tests are skipped, with the reason in
-the summary, except under ``CI=true`` where a missing server fails them.
+the summary, except in CI where a missing server fails them (``erlen.pytest_tiers``).
 """
 
 from __future__ import annotations
 
-import os
 import socket
 import typing as t
 import uuid
@@ -27,6 +26,7 @@ from erlen.ext.login import logout_user
 from erlen.ext.login import safe_next_url
 from erlen.ext.login import UserMixin
 from erlen.ext.login import verify_and_update
+from erlen.pytest_tiers import require_service
 
 if t.TYPE_CHECKING:
     import redis
@@ -187,13 +187,11 @@ def redis_unreachable_reason() -> str | None:
 @pytest.fixture
 def redis_target(redis_unreachable_reason: str | None) -> t.Iterator[tuple[redis.Redis, str]]:
     """A Redis client and a unique key prefix; the prefix's keys are deleted afterwards."""
-    if redis_unreachable_reason is not None:
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"{redis_unreachable_reason}, and CI=true requires it.")
-        pytest.skip(
-            f"{redis_unreachable_reason}: the Redis backend is untested."
-            " Start redis-server to run these tests."
-        )
+    require_service(
+        "redis",
+        redis_unreachable_reason,
+        remedy="The Redis backend is untested: start redis-server to run these tests.",
+    )
     redis_module = pytest.importorskip("redis")
     client = redis_module.Redis(host=REDIS_HOST, port=REDIS_PORT, socket_connect_timeout=1)
     prefix = f"erlen-test-{uuid.uuid4().hex}"

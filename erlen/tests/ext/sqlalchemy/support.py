@@ -2,8 +2,8 @@
 
 Postgres is expected at 127.0.0.1:5432 with trust auth, as ``$PGUSER`` (default
 ``postgres``): one throwaway database per test session, and a schema per test inside it.
-Without it the Postgres tests are skipped with the reason in the summary; under ``CI=true``
-they fail instead, so CI can't pass without having run them.
+Without it the Postgres tests are skipped with the reason in the summary; in CI they fail
+instead, so CI can't pass without having run them (``erlen.pytest_tiers``).
 
 Both conftests load this file by path under one unique module name (:func:`load`). The test
 models live here rather than in a conftest: SQLAlchemy resolves string annotations in the
@@ -18,7 +18,6 @@ import typing as t
 from contextlib import contextmanager
 
 import psycopg
-import pytest
 import sqlalchemy as sa
 from psycopg import sql
 from sqlalchemy.engine import URL
@@ -27,6 +26,7 @@ from sqlalchemy.orm import mapped_column
 from sqlalchemy.orm import relationship
 
 from erlen.ext.sqlalchemy import SQLAlchemy
+from erlen.pytest_tiers import require_service
 
 HOST = "127.0.0.1"
 PORT = 5432
@@ -36,10 +36,6 @@ def _user() -> str:
     return os.environ.get("PGUSER") or "postgres"
 
 
-def _in_ci() -> bool:
-    return os.environ.get("CI", "").strip().lower() in ("true", "1", "yes")
-
-
 def _connection(database: str = "postgres") -> psycopg.Connection[t.Any]:
     return psycopg.connect(
         host=HOST, port=PORT, user=_user(), dbname=database, autocommit=True, connect_timeout=5
@@ -47,18 +43,16 @@ def _connection(database: str = "postgres") -> psycopg.Connection[t.Any]:
 
 
 def require_postgres() -> None:
-    """Skip (or, under CI, fail) the calling test when Postgres can't be reached."""
+    """Skip (or, in CI, fail) the calling test when Postgres can't be reached."""
+    problem = None
     try:
         _connection().close()
     except psycopg.Error as e:
-        reason = (
-            f"POSTGRES TESTS NOT RUN: no Postgres at {HOST}:{PORT} as user {_user()!r}"
-            f" ({str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__})."
-            " Start one (trust auth) or set PGUSER."
+        problem = (
+            f"No Postgres at {HOST}:{PORT} as user {_user()!r}"
+            f" ({str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__})"
         )
-        if _in_ci():
-            pytest.fail(f"{reason} CI=true, so this is a failure.", pytrace=False)
-        pytest.skip(reason)
+    require_service("postgres", problem, remedy="Start one (trust auth) or set PGUSER.")
 
 
 def url(database: str, **query: str) -> str:

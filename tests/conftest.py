@@ -3,11 +3,14 @@ folder, in-memory brokers.
 
 ``app`` → ``client`` → ``worker`` build on each other; every test gets its own database,
 pub/sub exchange and job queue, so nothing leaks between tests.
+
+Tests of the other tiers are marked from the fixtures they use (``SERVICE_FIXTURES``, via
+``erlen.pytest_tiers``, loaded in pyproject.toml), so ``make test-fast`` can leave them out;
+a missing service skips them loudly, or fails them in CI.
 """
 
 from __future__ import annotations
 
-import os
 import sys
 import typing as t
 import uuid
@@ -16,7 +19,20 @@ from pathlib import Path
 import pytest
 from erlen import Erlen
 from erlen.ext.migrate import upgrade
+from erlen.pytest_tiers import mark_services
+from erlen.pytest_tiers import require_service
 from erlen.testing import FlaskClient
+
+# The fixtures that bring real services or processes; their tests get the markers.
+SERVICE_FIXTURES = {
+    "stack": ("postgres", "redis", "nginx"),  # below
+    "browser": "browser",  # e2e/conftest.py
+    "dev_server": "processes",  # dev/test_make_dev.py: runs `make dev`
+}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    mark_services(items, SERVICE_FIXTURES)
 
 
 def _make_env(tmp_path: Path, **overrides: str) -> dict[str, str]:
@@ -94,7 +110,6 @@ def worker(app: Erlen) -> t.Iterator[t.Any]:
 sys.path.insert(0, str(Path(__file__).resolve().parent / "integration"))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
 
-IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 _running_stack: t.Any = None
 
 
@@ -103,18 +118,15 @@ def stack() -> t.Iterator[t.Any]:
     """nginx, web (granian), two realtime replicas and a worker, from docker-compose.yml.
 
     Needs Postgres and Redis on loopback and nginx. Missing any of them skips the tier
-    with the reason, except under ``CI=true``, where it fails: CI proves every tier.
+    with the reason, except in CI, where it fails: CI proves every tier.
     """
     global _running_stack
     from stack import missing_services
     from stack import Stack
 
     missing = missing_services()
-    if missing:
-        message = "the stack needs " + ", ".join(missing)
-        if IN_CI:
-            pytest.fail(message + " (CI=true: a missing service is a failure)", pytrace=False)
-        pytest.skip("SKIPPED LOUDLY: " + message)
+    problem = "The stack needs " + ", ".join(missing) if missing else None
+    require_service(SERVICE_FIXTURES["stack"], problem)
     with Stack(realtime_replicas=2) as running:
         _running_stack = running
         yield running

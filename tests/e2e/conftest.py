@@ -1,19 +1,18 @@
 """The e2e tier: headless Chromium (Debian's package, driven by Playwright) through nginx.
 
 Playwright's own browser download is not used: the browser is the system's ``chromium``.
-A missing browser skips the tier with the reason, except under ``CI=true``.
+A missing browser skips the tier with the reason, except in CI (``erlen.pytest_tiers``).
 """
 
 from __future__ import annotations
 
-import os
 import shutil
 import typing as t
 from pathlib import Path
 
 import pytest
+from erlen.pytest_tiers import require_service
 
-IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -45,11 +44,12 @@ def chromium_path() -> str | None:
 @pytest.fixture(scope="module")
 def browser() -> t.Iterator[t.Any]:
     path = chromium_path()
-    if path is None:
-        message = "the e2e tier needs chromium (apt-get install chromium)"
-        if IN_CI:
-            pytest.fail(message + " (CI=true: a missing browser is a failure)", pytrace=False)
-        pytest.skip("SKIPPED LOUDLY: " + message)
+    require_service(
+        "browser",
+        None if path else "The e2e tier needs chromium",
+        remedy="apt-get install chromium",
+    )
+    assert path is not None  # require_service returned: chromium is there
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:

@@ -15,6 +15,7 @@ from markupsafe import Markup
 from werkzeug.http import parse_date
 from werkzeug.wrappers import Response as WerkzeugResponse
 
+import erlen as erlen_package
 from erlen import _fastpaths
 from erlen import sessions as erlen_sessions
 from erlen.sessions import NullSession
@@ -31,10 +32,7 @@ if t.TYPE_CHECKING:
 
 @pytest.fixture
 def erlen() -> t.Any:
-    module = pytest.importorskip("erlen")
-    if not hasattr(module, "Erlen"):
-        pytest.skip("erlen.Erlen is not available yet")
-    return module
+    return erlen_package
 
 
 @pytest.fixture

@@ -11,6 +11,7 @@ from jinja2 import DictLoader
 from jinja2 import TemplateNotFound
 from markupsafe import Markup
 
+import erlen as erlen_package
 from erlen.signals import before_render_template
 from erlen.signals import template_rendered
 
@@ -20,10 +21,7 @@ if t.TYPE_CHECKING:
 
 @pytest.fixture
 def erlen() -> t.Any:
-    module = pytest.importorskip("erlen")
-    if not hasattr(module, "Erlen"):
-        pytest.skip("erlen.Erlen is not available yet")
-    return module
+    return erlen_package
 
 
 @pytest.fixture

@@ -441,7 +441,7 @@ def test_referrer_check_can_be_turned_off(csrf_app: erlen.Erlen, client: FlaskCl
 def test_token_rendered_after_login_in_the_same_request_is_valid(
     csrf_app: erlen.Erlen, client: FlaskClient
 ) -> None:
-    login = pytest.importorskip("erlen.ext.login")
+    from erlen.ext import login
 
     class User(login.UserMixin):
         id = "1"

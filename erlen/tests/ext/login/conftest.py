@@ -18,7 +18,6 @@ import pytest
 import erlen
 from erlen.ext.login import current_user
 from erlen.ext.login import fresh_login_required
-from erlen.ext.login import hash_password
 from erlen.ext.login import login_required
 from erlen.ext.login import login_user
 from erlen.ext.login import LoginManager
@@ -26,6 +25,9 @@ from erlen.ext.login import logout_user
 from erlen.ext.login import safe_next_url
 from erlen.ext.login import UserMixin
 from erlen.ext.login import verify_and_update
+from erlen.ext.login.passwords import get_password_hasher
+from erlen.ext.login.passwords import make_password_hasher
+from erlen.ext.login.passwords import set_password_hasher
 from erlen.pytest_tiers import require_service
 
 if t.TYPE_CHECKING:
@@ -34,13 +36,18 @@ if t.TYPE_CHECKING:
     from erlen.testing import FlaskClient
 
 PASSWORD = "correct horse battery staple"
-# Hashing is deliberately slow; every test's users share these two hashes.
+# Every log in verifies a password: at OWASP's cost (~40 ms a verify) the login flows spent
+# seconds of the fast tier hashing. They are about sessions and throttling, not hashing
+# cost, so their users' hashes and the hasher in use are argon2id at its minimum cost. The
+# tests of hashing itself (test_login_passwords.py) don't use these fixtures: OWASP's there.
+CHEAP_HASHER = make_password_hasher(time_cost=1, memory_cost=8, parallelism=1)
+# Every test's users share these hashes.
 _HASHES: dict[str, str] = {}
 
 
 def _hash(password: str) -> str:
     if password not in _HASHES:
-        _HASHES[password] = hash_password(password)
+        _HASHES[password] = CHEAP_HASHER.hash(password)
     return _HASHES[password]
 
 
@@ -60,13 +67,18 @@ class User(UserMixin):
 
 
 @pytest.fixture
-def users() -> dict[str, User]:
-    """The site's users, by id."""
-    return {
-        "1": User("1", "ada@example.com"),
-        "2": User("2", "grace@example.com"),
-        "3": User("3", "off@example.com", active=False),
-    }
+def users() -> t.Iterator[dict[str, User]]:
+    """The site's users, by id; new hashes are made at their (minimum) cost meanwhile."""
+    previous = get_password_hasher()
+    set_password_hasher(CHEAP_HASHER)
+    try:
+        yield {
+            "1": User("1", "ada@example.com"),
+            "2": User("2", "grace@example.com"),
+            "3": User("3", "off@example.com", active=False),
+        }
+    finally:
+        set_password_hasher(previous)
 
 
 @pytest.fixture

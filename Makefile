@@ -18,9 +18,10 @@ endif
 
 .PHONY: help setup test test-fast test-framework test-framework-slow-paths test-starter lint fmt typecheck bench dev compat
 .PHONY: up up-dev down logs ps migrate shell check-docker images test-containers
+.PHONY: k8s-check
 
 help: ## Show this help
-	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-16s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z0-9_-]+:.*## / {printf "  \033[36m%-16s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 $(UV):
 	@echo "uv not found; installing it to $(HOME)/.local/bin"
@@ -56,10 +57,13 @@ test-framework-slow-paths: $(STAMP) ## The framework's tests with every fast pat
 test-starter: $(STAMP) ## The starter's tiers (tests/): fast, dev, integration, e2e
 	@$(TIMED) $(PYTEST)
 
-lint: $(STAMP) ## Lint, check formatting, validate compose, Dockerfile and nginx config
+lint: $(STAMP) k8s-check ## Lint, check formatting, validate compose, Dockerfile, nginx and deploy/k8s
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(PY) scripts/check_stack_config.py
+
+k8s-check: $(STAMP) ## Render deploy/k8s's overlays, validate them offline, check them against compose
+	$(PY) -m pytest tests/k8s -q
 
 fmt: $(STAMP) ## Format the code and fix what ruff can
 	$(VENV)/bin/ruff check --fix .

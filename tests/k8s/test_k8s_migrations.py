@@ -4,6 +4,9 @@ wait in an init container until the database is at their image's head."""
 from __future__ import annotations
 
 import importlib.util
+import os
+import subprocess
+import sys
 import types
 import typing as t
 from pathlib import Path
@@ -15,6 +18,7 @@ from k8s_manifests import K8S_DIR
 from k8s_manifests import main_container
 from k8s_manifests import pod_spec
 from k8s_manifests import Rendered
+from k8s_manifests import ROOT
 
 SCRIPT = K8S_DIR / "base" / "wait_for_migrations.py"
 
@@ -136,3 +140,25 @@ def test_the_init_container_command_exits_0_at_head_1_behind_2_misconfigured(
     monkeypatch.setenv("LOG_LEVEL", "loud")
     assert script.main(["--timeout", "0"]) == 2
     assert "LOG_LEVEL" in capsys.readouterr().err
+
+
+def test_the_init_containers_command_runs_the_script_as_a_file(
+    overlay: Rendered, app_env: dict[str, str], tmp_path: Path
+) -> None:
+    # As in the pod: `python /etc/erlen/wait_for_migrations.py` with the manifest's
+    # PYTHONPATH (the image's /app, this checkout here), from another directory.
+    (init,) = pod_spec(overlay.get("Deployment", "web"))["initContainers"]
+    pythonpath = {e["name"]: e["value"] for e in init["env"]}["PYTHONPATH"]
+    assert pythonpath == "/app"
+    command = [sys.executable, str(SCRIPT), *init["command"][2:]]
+    command[command.index("--timeout") + 1] = "0"
+    result = subprocess.run(
+        command,
+        cwd=tmp_path,
+        env={**app_env, "PYTHONPATH": str(ROOT), "PATH": os.environ.get("PATH", "")},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 1, result.stderr
+    assert "database at no revision, not at this image's head" in result.stderr

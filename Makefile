@@ -19,6 +19,7 @@ endif
 .PHONY: help setup test test-fast test-framework test-framework-slow-paths test-starter lint fmt typecheck bench dev compat
 .PHONY: up up-dev down logs ps migrate shell check-docker images test-containers
 .PHONY: k8s-check
+.PHONY: compat-ext
 
 help: ## Show this help
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z0-9_-]+:.*## / {printf "  \033[36m%-16s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -81,6 +82,9 @@ dev: $(STAMP) ## Run the whole starter in one process (no docker): http://127.0.
 
 compat: $(STAMP) ## Run Flask 3.1.3's own test suite against erlen (erlen/docs/compatibility.md)
 	$(PY) erlen/compat/run_flask_suite.py $(COMPAT_ARGS)
+
+compat-ext: $(STAMP) ## Run Flask-SQLAlchemy's and Flask-Login's own suites against erlen.ext
+	$(PY) erlen/compat/run_flask_suite.py --suite ext $(COMPAT_ARGS)
 
 .env: .env.example
 	@python3 scripts/make_env.py

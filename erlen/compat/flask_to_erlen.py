@@ -2,6 +2,9 @@
 
 Loaded by ``run_flask_suite.py`` with ``-p flask_to_erlen`` before any conftest,
 so the first ``import flask`` of the session already goes through the alias.
+``$ERLEN_COMPAT_ALIASES`` (JSON, ``{"flask": "erlen"}`` when unset) may name more
+aliases: the extension suites add ``flask_sqlalchemy`` → ``erlen.ext.sqlalchemy``
+and ``flask_login`` → ``erlen.ext.login``, which work the same way.
 
 * ``import flask.X`` gives the very module object ``erlen.X`` (one module, two
   names): context variables, signals and monkeypatches are shared, never
@@ -40,14 +43,27 @@ TARGET = "erlen"
 # Read once at import: the suite's own fixtures rewrite os.environ.
 _RESULTS = os.environ.get("ERLEN_COMPAT_RESULTS")
 _MODE = os.environ.get("ERLEN_COMPAT_TARGET", TARGET)
+_ALIASES: dict[str, str] = json.loads(os.environ.get("ERLEN_COMPAT_ALIASES") or "{}") or {
+    SOURCE: TARGET
+}
 
 
 def _normalize(name: str) -> str:
     return re.sub(r"[-_.]+", "-", name).lower()
 
 
+def _alias_of(fullname: str) -> tuple[str, str] | None:
+    """``(source, target)`` of the alias ``fullname`` falls under, if any."""
+    for source, target in _ALIASES.items():
+        if fullname == source or fullname.startswith(source + "."):
+            return source, target
+    return None
+
+
 class FlaskAlias(importlib.abc.MetaPathFinder, importlib.abc.Loader):
-    """Resolve ``flask`` and ``flask.*`` to erlen's own module objects (imported if needed)."""
+    """Resolve ``flask`` and ``flask.*`` (and the other aliases) to erlen's own module
+    objects (imported if needed).
+    """
 
     def find_spec(
         self,
@@ -55,10 +71,12 @@ class FlaskAlias(importlib.abc.MetaPathFinder, importlib.abc.Loader):
         path: t.Sequence[str] | None = None,
         target: types.ModuleType | None = None,
     ) -> importlib.machinery.ModuleSpec | None:
-        if fullname != SOURCE and not fullname.startswith(SOURCE + "."):
+        alias = _alias_of(fullname)
+        if alias is None:
             return None
-        real_name = TARGET + fullname[len(SOURCE) :]
-        if fullname != SOURCE:
+        source, real_target = alias
+        real_name = real_target + fullname[len(source) :]
+        if fullname != source:
             # The top-level name is always claimed, so a broken erlen reports
             # its own error; a missing submodule is left to fail normally.
             try:
@@ -89,7 +107,7 @@ class FlaskAlias(importlib.abc.MetaPathFinder, importlib.abc.Loader):
         self, context: importlib.metadata.DistributionFinder.Context | None = None
     ) -> t.Iterator[importlib.metadata.Distribution]:
         name = getattr(context, "name", None)
-        if name is None or _normalize(name) != SOURCE:
+        if name is None or _normalize(name) not in {_normalize(s) for s in _ALIASES}:
             return iter(())
         return iter(list(importlib.metadata.distributions(name=TARGET))[:1])
 
@@ -108,17 +126,20 @@ def _check_target() -> dict[str, t.Any]:
         info["erlen_file"] = erlen.__file__
         if flask is not erlen or flask.Flask is not erlen.Erlen:
             raise pytest.UsageError(f"`import flask` did not give erlen: {flask!r}.")
+        for source, target in _ALIASES.items():
+            if importlib.import_module(source) is not importlib.import_module(target):
+                raise pytest.UsageError(f"`import {source}` did not give {target}.")
     elif flask.__name__ != SOURCE or TARGET in sys.modules:
         raise pytest.UsageError(f"control run: `import flask` gave {flask!r}, not real Flask.")
     return info
 
 
 def _leaked_real_flask() -> list[str]:
-    """Names under ``flask`` whose module is not erlen's: the real package got in."""
+    """Names under an alias whose module is not erlen's: the real package got in."""
     return sorted(
         name
         for name, module in list(sys.modules.items())
-        if (name == SOURCE or name.startswith(SOURCE + "."))
+        if _alias_of(name) is not None
         and module is not None
         and not module.__name__.startswith(TARGET)
     )

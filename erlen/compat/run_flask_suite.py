@@ -67,7 +67,6 @@ TEST_TIMEOUT = 60  # seconds, per test
 SUITE_TIMEOUT = 1200  # seconds, the whole pytest run
 
 
-
 @dataclasses.dataclass(frozen=True)
 class Suite:
     """A released project whose own test suite is run against erlen."""

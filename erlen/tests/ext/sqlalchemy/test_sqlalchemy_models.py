@@ -13,6 +13,7 @@ from sqlalchemy.orm import mapped_column
 import erlen
 from erlen.ext.sqlalchemy import Model
 from erlen.ext.sqlalchemy import SQLAlchemy
+from erlen.ext.sqlalchemy.model import DefaultMeta
 
 
 def test_table_name_is_the_class_name_in_snake_case() -> None:
@@ -145,7 +146,8 @@ def test_plain_mixin_as_model_class_adds_to_every_model() -> None:
         id: Mapped[int] = mapped_column(primary_key=True)
 
     assert "created" in Event.__table__.c
-    assert issubclass(db.Model, DeclarativeBase)
+    assert isinstance(db.Model, DefaultMeta)
+    assert issubclass(db.Model, Timestamps)
 
 
 def test_each_extension_has_its_own_metadata() -> None:
@@ -163,9 +165,9 @@ def test_repr_shows_state_or_primary_key(db_app: erlen.Erlen, db: SQLAlchemy) ->
     Author = db.models.Author
     with db_app.app_context():
         author = Author(name="Ada")
-        assert repr(author) == "<Author (transient)>"
+        assert repr(author) == f"<Author (transient {id(author)})>"
         db.session.add(author)
-        assert repr(author) == "<Author (pending)>"
+        assert repr(author) == f"<Author (pending {id(author)})>"
         db.session.commit()
         assert repr(author) == f"<Author {author.id}>"
 

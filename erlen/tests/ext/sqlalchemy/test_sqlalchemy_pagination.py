@@ -184,8 +184,19 @@ def test_links_take_url_for_arguments(paged_app: erlen.Erlen, db: SQLAlchemy) ->
     assert links["next"] is None
 
 
+class ListPagination(Pagination):
+    """Pages of a list: the two hooks a Pagination subclass defines."""
+
+    def _query_items(self) -> list[t.Any]:
+        data: list[t.Any] = self._query_args["data"]
+        return data[self._query_offset : self._query_offset + self.per_page]
+
+    def _query_count(self) -> int:
+        return len(self._query_args["data"])
+
+
 def _widget(pages: int, current: int, **kwargs: int) -> list[int | None]:
-    page = Pagination(page=current, per_page=1, max_per_page=None, items=[0], total=pages)
+    page = ListPagination(page=current, per_page=1, data=list(range(pages)))
     return list(page.iter_pages(**kwargs))
 
 
@@ -204,7 +215,10 @@ def test_iter_pages_shows_edges_and_neighbours_with_gaps() -> None:
     ]
 
 
-def test_pagination_without_a_query_cannot_turn_pages() -> None:
-    page = Pagination(page=1, per_page=1, max_per_page=None, items=[0], total=3)
-    with pytest.raises(RuntimeError, match="without a query"):
-        page.next()
+def test_a_pagination_subclass_turns_pages_of_the_same_kind() -> None:
+    page = ListPagination(page=1, per_page=2, data=list(range(5)))
+    following = page.next()
+    assert isinstance(following, ListPagination)
+    assert (following.page, following.items, following.total) == (2, [2, 3], 5)
+    assert following.next().items == [4]
+    assert following.prev().items == [0, 1]

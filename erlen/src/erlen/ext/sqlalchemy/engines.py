@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import typing as t
 
-import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 from sqlalchemy.engine import URL
 from sqlalchemy.pool import StaticPool
@@ -85,13 +84,17 @@ def engine_options(
         # A server may drop idle connections (restarts, failovers, proxies' idle timeouts);
         # checking on checkout turns that into a reconnect instead of a failed request.
         merged.setdefault("pool_pre_ping", True)
-
+    if parsed.get_backend_name() == "mysql":
+        # MySQL closes connections idle for 8 hours; its "utf8" is a 3-byte subset.
+        merged.setdefault("pool_recycle", 7200)
+        if "charset" not in parsed.query:
+            parsed = parsed.update_query_dict({"charset": "utf8mb4"})
     merged.setdefault("echo", echo)
     merged.setdefault("echo_pool", echo)
     return parsed, merged
 
 
-def default_url(app: Erlen) -> str | None:
+def default_url(app: Erlen) -> str | URL | None:
     """The default bind's URL: ``SQLALCHEMY_DATABASE_URI``, else ``DATABASE_URL`` from the
     config, else from the environment.
     """
@@ -102,45 +105,51 @@ def default_url(app: Erlen) -> str | None:
         os.environ.get("DATABASE_URL"),
     ):
         if value:
-            return str(value)
+            return value if isinstance(value, URL) else str(value)
     return None
 
 
-def create_engines(
+def engine_configs(
     app: Erlen, base_options: t.Mapping[str, t.Any]
-) -> dict[str | None, sa.engine.Engine]:
-    """Create the app's engine for every bind, keyed by bind key (``None`` is the default).
+) -> dict[str | None, dict[str, t.Any]]:
+    """The options of the app's engine for every bind, keyed by bind key (``None`` is the
+    default), each with its final ``url``: ready for :func:`sqlalchemy.engine_from_config`.
+
+    The constructor's ``engine_options`` apply to every bind; ``SQLALCHEMY_ENGINE_OPTIONS``
+    to the default bind only (as in Flask-SQLAlchemy); a bind given as a dict in
+    ``SQLALCHEMY_BINDS`` brings its own options.
 
     :param app: The app to read ``SQLALCHEMY_*`` settings from.
     :param base_options: Engine options given to the extension's constructor.
     :raises RuntimeError: If no database is configured at all.
     """
     config = app.config
-    url = default_url(app)
-    binds: dict[str | None, t.Any] = {} if url is None else {None: url}
-    binds.update(config.get("SQLALCHEMY_BINDS") or {})
-    if not binds:
-        raise RuntimeError(
-            "No database is configured. Set 'SQLALCHEMY_DATABASE_URI' or 'DATABASE_URL'"
-            " (or 'SQLALCHEMY_BINDS') before calling init_app()."
-        )
-
-    shared = {**base_options, **(config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})}
-    # True, False, or "debug" (which also logs result rows).
-    echo: bool | str = config.get("SQLALCHEMY_ECHO", False)
-    engines: dict[str | None, sa.engine.Engine] = {}
-    for key, value in binds.items():
+    configured: dict[str | None, dict[str, t.Any]] = {}
+    for key, value in (config.get("SQLALCHEMY_BINDS") or {}).items():
         if isinstance(value, t.Mapping):
-            bind_options = dict(value)
-            try:
-                bind_url = bind_options.pop("url")
-            except KeyError:
+            if "url" not in value:
                 raise RuntimeError(
                     f"The bind {key!r} in 'SQLALCHEMY_BINDS' is a dict without a 'url' key."
-                ) from None
+                )
+            configured[key] = {**base_options, **value}
         else:
-            bind_options = {}
-            bind_url = value
-        final_url, options = engine_options(app, bind_url, {**shared, **bind_options}, echo=echo)
-        engines[key] = sa.create_engine(final_url, **options)
-    return engines
+            configured[key] = {**base_options, "url": value}
+    default = {**base_options, **(config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})}
+    url = default_url(app)
+    if url is not None:
+        default["url"] = url
+    if "url" in default:
+        configured[None] = {**configured.get(None, {}), **default}
+    if not configured:
+        raise RuntimeError("Either 'SQLALCHEMY_DATABASE_URI' or 'SQLALCHEMY_BINDS' must be set.")
+
+    # True, False, or "debug" (which also logs result rows).
+    echo: bool | str = config.get("SQLALCHEMY_ECHO", False)
+    final: dict[str | None, dict[str, t.Any]] = {}
+    for key, options in configured.items():
+        options = dict(options)
+        bind_url = options.pop("url")
+        parsed, options = engine_options(app, bind_url, options, echo=echo)
+        options["url"] = parsed
+        final[key] = options
+    return final

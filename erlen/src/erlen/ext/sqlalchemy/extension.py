@@ -13,13 +13,18 @@ from erlen.globals import current_app_context
 from erlen.globals import get_app
 from erlen.helpers import abort
 
-from .engines import create_engines
+from . import record_queries
+from . import track_modifications
+from .cli import add_models_to_shell
+from .engines import engine_configs
 from .model import make_model_class
 from .model import Model as _Model
-from .pagination import paginate_select
 from .pagination import Pagination
+from .pagination import SelectPagination
+from .query import Query as _Query
 from .session import app_ctx_id
 from .session import Session
+from .table import make_table_class
 
 if t.TYPE_CHECKING:  # pragma: no cover
     from erlen.app import Erlen
@@ -59,29 +64,43 @@ class SQLAlchemy:
     :param session_options: Passed to :class:`~sqlalchemy.orm.sessionmaker`; ``scopefunc``
         replaces the app-context scope.
     :param add_models_to_shell: Add ``db`` and every model to ``erlen shell``.
+    :param query_class: The legacy query class: ``db.Query``, ``Model.query`` and
+        ``db.session.query()``.
+    :param disable_autonaming: Don't name tables after their model; every model then sets
+        ``__tablename__`` (or ``__table__``) itself.
     """
 
     #: The declarative base for this extension's models.
     Model: type[_Model]
     #: The session for the current application context.
     session: sa_orm.scoped_session[Session]
+    #: ``db.Table(name, *columns, bind_key=None)``: a table in a bind's metadata.
+    Table: type[sa.Table]
+    #: The legacy query class (``Model.query``, ``db.session.query()``).
+    Query: type[_Query[t.Any]]
 
     def __init__(
         self,
         app: Erlen | None = None,
         *,
-        model_class: type | None = None,
         metadata: sa.MetaData | None = None,
-        engine_options: t.Mapping[str, t.Any] | None = None,
         session_options: t.Mapping[str, t.Any] | None = None,
+        query_class: type[_Query[t.Any]] = _Query,
+        model_class: type | None = None,
+        engine_options: t.Mapping[str, t.Any] | None = None,
         add_models_to_shell: bool = True,
+        disable_autonaming: bool = False,
     ) -> None:
         self._engine_options = dict(engine_options or {})
         self._add_models_to_shell = add_models_to_shell
+        self._disable_autonaming = disable_autonaming
         self._app_engines: WeakKeyDictionary[Erlen, dict[str | None, sa.Engine]]
         self._app_engines = WeakKeyDictionary()
-        #: The metadata of each bind key that has models; ``None`` is the default bind.
+        #: The metadata of each bind key (each configured bind, and each used by a model or
+        #: ``db.Table``); ``None`` is the default bind.
         self.metadatas: dict[str | None, sa.MetaData] = {}
+        self.Query = query_class
+        self.Table = make_table_class(self)
 
         self.Model = make_model_class(self, model_class, metadata)
         default_metadata = self.Model.metadata
@@ -91,6 +110,7 @@ class SQLAlchemy:
         options = dict(session_options or {})
         scopefunc = options.pop("scopefunc", app_ctx_id)
         options.setdefault("class_", Session)
+        options.setdefault("query_cls", self.Query)
         factory: sa_orm.sessionmaker[Session] = sa_orm.sessionmaker(db=self, **options)
         self.session = sa_orm.scoped_session(factory, scopefunc=scopefunc)
 
@@ -118,20 +138,32 @@ class SQLAlchemy:
                 "A 'SQLAlchemy' instance has already been registered on this app. Import and"
                 " use that instance instead."
             )
-        self._app_engines[app] = create_engines(app, self._engine_options)
+        engines: dict[str | None, sa.Engine] = {}
+        for key, options in engine_configs(app, self._engine_options).items():
+            self.bind_metadata(key)
+            engines[key] = self._make_engine(key, options, app)
+        self._app_engines[app] = engines
         app.extensions["sqlalchemy"] = self
         app.teardown_appcontext(self._remove_session)
         if self._add_models_to_shell:
-            app.shell_context_processor(self._shell_context)
+            app.shell_context_processor(add_models_to_shell)
+        if app.config.get("SQLALCHEMY_RECORD_QUERIES"):
+            for engine in engines.values():
+                record_queries._listen(engine)
+        if app.config.get("SQLALCHEMY_TRACK_MODIFICATIONS"):
+            track_modifications._listen(self.session.session_factory)
+
+    def _make_engine(
+        self, bind_key: str | None, options: dict[str, t.Any], app: Erlen
+    ) -> sa.Engine:
+        """Create one engine; ``options`` has the final ``url`` and keyword arguments.
+
+        Override it to change how engines are made (e.g. to wrap them).
+        """
+        return sa.engine_from_config(options, prefix="")
 
     def _remove_session(self, exc: BaseException | None) -> None:
         self.session.remove()
-
-    def _shell_context(self) -> dict[str, t.Any]:
-        context: dict[str, t.Any] = {"db": self}
-        for mapper in self.Model.registry.mappers:
-            context.setdefault(mapper.class_.__name__, mapper.class_)
-        return context
 
     def engines_for(self, app: Erlen) -> t.Mapping[str | None, sa.Engine]:
         """The engines of an app, by bind key; ``None`` is the default bind.
@@ -225,9 +257,14 @@ class SQLAlchemy:
 
     # -- view helpers ------------------------------------------------------------------------
 
-    def get_or_404(self, entity: type[_O], ident: t.Any, *, description: str | None = None) -> _O:
-        """The instance with this primary key, or abort with 404 Not Found."""
-        value = self.session.get(entity, ident)
+    def get_or_404(
+        self, entity: type[_O], ident: t.Any, *, description: str | None = None, **kwargs: t.Any
+    ) -> _O:
+        """The instance with this primary key, or abort with 404 Not Found.
+
+        :param kwargs: Passed to :meth:`sqlalchemy.orm.Session.get`, e.g. ``options=[...]``.
+        """
+        value = self.session.get(entity, ident, **kwargs)
         if value is None:
             abort(404, description=description)
         return value
@@ -286,9 +323,9 @@ class SQLAlchemy:
         :param error_out: Answer 404 for bad values and pages past the end.
         :param count: Count all rows, for :attr:`Pagination.total` and ``pages``.
         """
-        return paginate_select(
-            self.session(),
-            select,
+        return SelectPagination(
+            select=select,
+            session=self.session(),
             page=page,
             per_page=per_page,
             max_per_page=max_per_page,
@@ -298,10 +335,41 @@ class SQLAlchemy:
 
     # -- Flask-SQLAlchemy's shortcuts ----------------------------------------------------------
 
+    def _set_query_class(self, kwargs: dict[str, t.Any]) -> None:
+        # Dynamic relationships (lazy="dynamic") give db.Query, as Model.query does.
+        kwargs.setdefault("query_class", self.Query)
+        if "backref" in kwargs:
+            backref = kwargs["backref"]
+            if isinstance(backref, str):
+                backref = (backref, {})
+            backref[1].setdefault("query_class", self.Query)
+            kwargs["backref"] = backref
+
+    def relationship(self, *args: t.Any, **kwargs: t.Any) -> sa_orm.Relationship[t.Any]:
+        """:func:`sqlalchemy.orm.relationship`, with ``db.Query`` for dynamic loading."""
+        self._set_query_class(kwargs)
+        return sa_orm.relationship(*args, **kwargs)
+
+    def dynamic_loader(
+        self, argument: t.Any, **kwargs: t.Any
+    ) -> sa_orm.RelationshipProperty[t.Any]:
+        """:func:`sqlalchemy.orm.dynamic_loader`, with ``db.Query``."""
+        self._set_query_class(kwargs)
+        return sa_orm.dynamic_loader(argument, **kwargs)
+
+    def backref(self, name: str, **kwargs: t.Any) -> str | tuple[str, dict[str, t.Any]]:
+        """:func:`sqlalchemy.orm.backref`, with ``db.Query`` for dynamic loading."""
+        kwargs.setdefault("query_class", self.Query)
+        return sa_orm.backref(name, **kwargs)
+
     def __getattr__(self, name: str) -> t.Any:
         """``db.select``, ``db.String``, ``db.relationship`` …: names from ``sqlalchemy`` and
         ``sqlalchemy.orm``, as Flask-SQLAlchemy offers them.
         """
+        if name == "relation":
+            return self.relationship
+        if name == "event":
+            return sa.event
         if not name.startswith("_"):
             for module in (sa, sa_orm):
                 if hasattr(module, name):

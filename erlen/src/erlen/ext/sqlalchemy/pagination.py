@@ -67,31 +67,58 @@ def page_args(
 class Pagination:
     """One page of results, with what's needed to link to the others.
 
-    Made by :meth:`SQLAlchemy.paginate <erlen.ext.sqlalchemy.SQLAlchemy.paginate>`. Iterating
-    over it iterates over :attr:`items`.
+    Made by :meth:`SQLAlchemy.paginate <erlen.ext.sqlalchemy.SQLAlchemy.paginate>` (a
+    :class:`SelectPagination`) and the legacy ``Query.paginate`` (a
+    :class:`QueryPagination`). Iterating over it iterates over :attr:`items`.
+
+    A subclass defines :meth:`_query_items` and :meth:`_query_count`; the keyword arguments
+    beyond the page settings are kept in ``_query_args`` for them (and for :meth:`next` and
+    :meth:`prev`, which make another page of the same kind).
+
+    :param page: The page number, starting at 1; default: the request's ``?page=``, else 1.
+    :param per_page: Items per page; default: the request's ``?per_page=``, else 20.
+    :param max_per_page: The most items a page may hold; 100 when ``None``.
+    :param error_out: Answer 404 for bad values and for an empty page past the first.
+    :param count: Count all items, for :attr:`total` and :attr:`pages`.
     """
 
     def __init__(
         self,
-        *,
-        page: int,
-        per_page: int,
-        max_per_page: int | None,
-        items: list[t.Any],
-        total: int | None,
-        turn: t.Callable[[int, bool], Pagination] | None = None,
+        page: int | None = None,
+        per_page: int | None = None,
+        max_per_page: int | None = DEFAULT_MAX_PER_PAGE,
+        error_out: bool = True,
+        count: bool = True,
+        **kwargs: t.Any,
     ) -> None:
+        self._query_args = kwargs
+        page, per_page = page_args(page, per_page, max_per_page, error_out)
         #: The current page number, starting at 1.
         self.page = page
         #: The most items a page holds.
         self.per_page = per_page
         #: The cap ``per_page`` was subject to.
         self.max_per_page = max_per_page
+        items = self._query_items()
+        if not items and page != 1 and error_out:
+            abort(404, description=f"Page {page} is past the last page.")
         #: The items on this page.
-        self.items = items
+        self.items: list[t.Any] = items
         #: The number of items on all pages, or ``None`` if not counted.
-        self.total = total
-        self._turn = turn
+        self.total: int | None = self._query_count() if count else None
+
+    @property
+    def _query_offset(self) -> int:
+        """How many items come before this page."""
+        return (self.page - 1) * self.per_page
+
+    def _query_items(self) -> list[t.Any]:
+        """The items of this page."""
+        raise NotImplementedError
+
+    def _query_count(self) -> int:
+        """The number of items on all pages."""
+        raise NotImplementedError
 
     @property
     def first(self) -> int:
@@ -143,9 +170,17 @@ class Pagination:
         return self._go_to(self.page + 1, error_out)
 
     def _go_to(self, page: int, error_out: bool) -> Pagination:
-        if self._turn is None:
-            raise RuntimeError("This page was built without a query, so it can't load others.")
-        return self._turn(page, error_out)
+        other = type(self)(
+            page=page,
+            per_page=self.per_page,
+            max_per_page=self.max_per_page,
+            error_out=error_out,
+            count=False,
+            **self._query_args,
+        )
+        # The total was counted already (or not at all); it hasn't changed meaning.
+        other.total = self.total
+        return other
 
     def iter_pages(
         self,
@@ -208,55 +243,44 @@ class Pagination:
         return f"<Pagination page={self.page} per_page={self.per_page} total={self.total}>"
 
 
-def paginate_select(
-    session: sa_orm.Session,
-    select: sa.Select[t.Any],
-    *,
-    page: int | None,
-    per_page: int | None,
-    max_per_page: int | None,
-    error_out: bool,
-    count: bool,
-) -> Pagination:
-    """Run ``select`` for one page and (if ``count``) count all rows; see ``db.paginate``."""
-    page, per_page = page_args(page, per_page, max_per_page, error_out)
-    offset = (page - 1) * per_page
+class SelectPagination(Pagination):
+    """Pages of a ``select()`` statement (its first column), from ``db.paginate``."""
 
-    if offset > _MAX_SQL_INT - per_page:
-        # No table has that many rows, and the database would fail on the OFFSET.
-        items: list[t.Any] = []
-    else:
-        result = session.execute(select.limit(per_page).offset(offset))
-        items = list(result.unique().scalars())
+    def _query_items(self) -> list[t.Any]:
+        select: sa.Select[t.Any] = self._query_args["select"]
+        session: sa_orm.Session | sa_orm.scoped_session[t.Any] = self._query_args["session"]
+        offset = self._query_offset
+        if offset > _MAX_SQL_INT - self.per_page:
+            # No table has that many rows, and the database would fail on the OFFSET.
+            return []
+        result = session.execute(select.limit(self.per_page).offset(offset))
+        return list(result.unique().scalars())
 
-    if not items and page != 1 and error_out:
-        abort(404, description=f"Page {page} is past the last page.")
-
-    total: int | None = None
-    if count:
-        if len(items) < per_page and (items or page == 1):
+    def _query_count(self) -> int:
+        items, offset = self.items, self._query_offset
+        if len(items) < self.per_page and (items or self.page == 1):
             # A short page is the last one, so the rows before it and on it are all there is.
-            total = offset + len(items)
-        else:
-            counted = sa.select(sa.func.count()).select_from(select.order_by(None).subquery())
-            total = session.execute(counted).scalar_one()
+            return offset + len(items)
+        select: sa.Select[t.Any] = self._query_args["select"]
+        session: sa_orm.Session | sa_orm.scoped_session[t.Any] = self._query_args["session"]
+        counted = sa.select(sa.func.count()).select_from(select.order_by(None).subquery())
+        return int(session.execute(counted).scalar_one())
 
-    def turn(to: int, turn_error_out: bool) -> Pagination:
-        return paginate_select(
-            session,
-            select,
-            page=to,
-            per_page=per_page,
-            max_per_page=max_per_page,
-            error_out=turn_error_out,
-            count=count,
-        )
 
-    return Pagination(
-        page=page,
-        per_page=per_page,
-        max_per_page=max_per_page,
-        items=items,
-        total=total,
-        turn=turn,
-    )
+class QueryPagination(Pagination):
+    """Pages of a legacy :class:`~erlen.ext.sqlalchemy.query.Query`, from
+    ``Query.paginate``.
+    """
+
+    def _query_items(self) -> list[t.Any]:
+        query: sa_orm.Query[t.Any] = self._query_args["query"]
+        if self._query_offset > _MAX_SQL_INT - self.per_page:
+            return []
+        return query.limit(self.per_page).offset(self._query_offset).all()
+
+    def _query_count(self) -> int:
+        items, offset = self.items, self._query_offset
+        if len(items) < self.per_page and (items or self.page == 1):
+            return offset + len(items)
+        query: sa_orm.Query[t.Any] = self._query_args["query"]
+        return query.order_by(None).count()

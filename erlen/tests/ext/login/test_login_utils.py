@@ -5,8 +5,11 @@ from __future__ import annotations
 import pytest
 
 import erlen
+from erlen import session
 from erlen.ext.login import is_api_request
+from erlen.ext.login import login_required
 from erlen.ext.login import login_url
+from erlen.ext.login import LoginManager
 from erlen.ext.login import safe_next_url
 from erlen.ext.login.utils import is_safe_next_url
 
@@ -51,18 +54,34 @@ def test_safe_next_url_reads_next_from_the_request(app: erlen.Erlen) -> None:
         assert safe_next_url(default="/home") == "/home"
 
 
-def test_safe_next_url_uses_the_session_when_configured(app: erlen.Erlen) -> None:
+def test_use_session_for_next_keeps_the_page_in_session_next(app: erlen.Erlen) -> None:
     app.config["USE_SESSION_FOR_NEXT"] = True
+    manager = LoginManager(app)
+    manager.login_view = "login"
+    manager.user_loader(lambda user_id: None)
 
     @app.get("/login")
     def login() -> str:
-        return "login"
+        return f"{session.get('next')} {safe_next_url()} {safe_next_url()}"
 
-    with app.test_request_context("/private"):
-        url = login_url("login", next_url="http://localhost/private?x=1")
-        assert url == "/login"
-        assert safe_next_url() == "/private?x=1"
-        assert safe_next_url() == "/"
+    @app.get("/private")
+    @login_required
+    def private() -> str:
+        return "secret"
+
+    client = app.test_client()
+    response = client.get("/private?x=1")
+    assert response.status_code == 302
+    assert response.location == "/login"
+    # Flask-Login's documented key; read once, then forgotten.
+    assert client.get("/login").text == "/private?x=1 /private?x=1 /"
+
+
+def test_force_host_for_redirects_sets_the_login_urls_host(app: erlen.Erlen) -> None:
+    app.config["FORCE_HOST_FOR_REDIRECTS"] = "good.example"
+    with app.test_request_context(base_url="http://bad.example"):
+        url = login_url("/login", next_url="http://bad.example/private")
+    assert url == "//good.example/login?next=%2Fprivate"
 
 
 def test_login_url_keeps_the_login_pages_own_query(app: erlen.Erlen) -> None:

@@ -6,9 +6,9 @@ import functools
 import typing as t
 
 from ...globals import current_request_context
-from .manager import current_user
-from .manager import get_login_manager
-from .manager import login_fresh
+from .login_manager import current_user
+from .login_manager import get_login_manager
+from .login_manager import login_fresh
 
 F = t.TypeVar("F", bound=t.Callable[..., t.Any])
 

@@ -17,8 +17,8 @@ import threading
 import time
 import typing as t
 
-from .utils import key_prefix
-from .utils import redis_from_config
+from .helpers import key_prefix
+from .helpers import redis_from_config
 
 if t.TYPE_CHECKING:  # pragma: no cover
     from redis import Redis

@@ -29,8 +29,8 @@ from werkzeug.exceptions import TooManyRequests
 
 from ...globals import current_app_context
 from ..problems import APIAwareHTTPException
-from .utils import key_prefix
-from .utils import redis_from_config
+from .helpers import key_prefix
+from .helpers import redis_from_config
 
 if t.TYPE_CHECKING:  # pragma: no cover
     from redis import Redis

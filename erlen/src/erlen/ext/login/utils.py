@@ -1,157 +1,58 @@
-"""Helpers for login URLs, safe redirects, the 401 error, and backend URLs.
+"""Flask-Login's ``flask_login.utils``: the functions of a login, under their usual module.
 
-Nothing here depends on the login manager, so the manager, the token helpers and the
-throttle can all import it. Telling API clients apart is :mod:`erlen.ext.problems`' job.
+Everything here is defined elsewhere in the package (:mod:`.login_manager`,
+:mod:`.decorators`, :mod:`.helpers`) and gathered for code that imports it from here.
 """
 
 from __future__ import annotations
 
 import typing as t
-from urllib.parse import parse_qsl
-from urllib.parse import urlencode
-from urllib.parse import urlsplit
-from urllib.parse import urlunsplit
 
-from werkzeug.exceptions import Unauthorized
-
-from ...globals import current_app_context
-from ...globals import current_request_context
+from ...blueprints import Blueprint
+from ...globals import get_app
 from ...helpers import url_for
-from ..problems import APIAwareHTTPException as APIAwareHTTPException
-from ..problems import is_api_request as is_api_request
-
-if t.TYPE_CHECKING:  # pragma: no cover
-    from _typeshed.wsgi import WSGIEnvironment
-    from redis import Redis
-
-    from ...app import Erlen
-
-
-class AuthenticationRequired(APIAwareHTTPException, Unauthorized):
-    """401 for a request that needs a logged-in user.
-
-    Answered through :func:`erlen.ext.problems.error_response`: API clients (see
-    :func:`is_api_request`) get an ``application/problem+json`` problem whose ``detail`` is
-    the description, browsers an HTML page. Both get a ``WWW-Authenticate: Bearer``
-    challenge, which names RFC 6750's ``invalid_token`` error when the request's bearer
-    token was refused. Register an error handler for 401 to answer differently.
-    """
-
-    description = "You must log in to access this resource."
-
-    def __init__(self, description: str | None = None, *, token_error: str | None = None):
-        super().__init__(description)
-        #: RFC 6750 error code, when a bearer token was presented and refused.
-        self.token_error = token_error
-
-    def get_headers(
-        self,
-        environ: WSGIEnvironment | None = None,
-        scope: dict[str, t.Any] | None = None,
-    ) -> list[tuple[str, str]]:
-        """The headers, with the ``WWW-Authenticate`` challenge."""
-        challenge = "Bearer" if self.token_error is None else f'Bearer error="{self.token_error}"'
-        return [*super().get_headers(environ, scope), ("WWW-Authenticate", challenge)]
+from .decorators import fresh_login_required as fresh_login_required
+from .decorators import login_required as login_required
+from .helpers import _cookie_digest as _cookie_digest
+from .helpers import _secret_key as _secret_key
+from .helpers import AuthenticationRequired as AuthenticationRequired
+from .helpers import decode_cookie as decode_cookie
+from .helpers import encode_cookie as encode_cookie
+from .helpers import is_api_request as is_api_request
+from .helpers import is_safe_next_url as is_safe_next_url
+from .helpers import login_url as login_url
+from .helpers import make_next_param as make_next_param
+from .helpers import safe_next_url as safe_next_url
+from .login_manager import _get_user as _get_user
+from .login_manager import _user_context_processor as _user_context_processor
+from .login_manager import confirm_login as confirm_login
+from .login_manager import current_user as current_user
+from .login_manager import get_login_manager
+from .login_manager import login_fresh as login_fresh
+from .login_manager import login_remembered as login_remembered
+from .login_manager import login_user as login_user
+from .login_manager import logout_user as logout_user
 
 
-def make_next_param(login_url: str, current_url: str) -> str:
-    """Shorten ``current_url`` to a path and query when it is on the login page's host.
-
-    A relative ``next`` is the only kind :func:`safe_next_url` follows, so it must be made
-    relative here for the round trip to work.
-    """
-    login = urlsplit(login_url)
-    current = urlsplit(current_url)
-    same_scheme = not login.scheme or login.scheme == current.scheme
-    same_host = not login.netloc or login.netloc == current.netloc
-    if same_scheme and same_host:
-        return urlunsplit(("", "", current.path, current.query, ""))
-    return current_url
-
-
-def login_url(login_view: str, next_url: str | None = None, next_field: str = "next") -> str:
-    """Build the URL of the login page, with the page to come back to as ``next_field``.
-
-    :param login_view: an endpoint name, or a URL (absolute, or starting with ``/``).
-    :param next_url: where to send the user after logging in.
-    :param next_field: the query argument that carries ``next_url``.
-    """
+def expand_login_view(login_view: str) -> str:
+    """The URL of a login view given as an endpoint name or a URL."""
     if login_view.startswith(("https://", "http://", "/")):
-        base = login_view
-    else:
-        base = url_for(login_view)
-    if next_url is None:
-        return base
-
-    parts = urlsplit(base)
-    args = dict(parse_qsl(parts.query, keep_blank_values=True))
-    next_value = make_next_param(base, next_url)
-    app_ctx = current_app_context()
-    if app_ctx is not None and app_ctx.app.config.get("USE_SESSION_FOR_NEXT"):
-        req_ctx = current_request_context()
-        if req_ctx is not None:
-            req_ctx.session["_next"] = next_value
-    else:
-        args[next_field] = next_value
-    return urlunsplit(parts._replace(query=urlencode(sorted(args.items()))))
+        return login_view
+    return url_for(login_view)
 
 
-def is_safe_next_url(target: str | None) -> bool:
-    """Tell whether ``target`` is a same-site relative URL that is safe to redirect to.
+def set_login_view(login_view: str, blueprint: Blueprint | None = None) -> None:
+    """Set the login view of the current app, or of one of its blueprints.
 
-    Only paths are accepted: ``/account?tab=1``. Anything that a browser could read as
-    another site is refused: absolute URLs, scheme-relative ``//host``, backslashes (which
-    browsers treat as slashes), and control characters or spaces (browsers drop some of
-    them, turning ``/\\t/evil.example`` into ``//evil.example``).
+    Once a blueprint has its own, the app-wide one moves to
+    ``blueprint_login_views[None]``, the fallback for requests outside those blueprints.
     """
-    if not target or not target.startswith("/"):
-        return False
-    if "\\" in target or any(ord(char) <= 0x20 or ord(char) == 0x7F for char in target):
-        return False
-    if target.startswith("//"):
-        return False
-    parts = urlsplit(target)
-    return not parts.scheme and not parts.netloc
-
-
-def safe_next_url(target: str | None = None, default: str = "/") -> str:
-    """Return where to go after logging in: the ``next`` target if safe, else ``default``.
-
-    ``target`` defaults to the request's ``next`` query or form argument (or the session's
-    ``_next`` when ``USE_SESSION_FOR_NEXT`` is set, which is then forgotten). Open
-    redirects are refused: see :func:`is_safe_next_url`.
-    """
-    if target is None:
-        req_ctx = current_request_context()
-        if req_ctx is not None:
-            app = req_ctx.app
-            if app.config.get("USE_SESSION_FOR_NEXT"):
-                target = req_ctx.session.pop("_next", None)
-            else:
-                values = req_ctx.request.values
-                target = values.get("next")
-    if is_safe_next_url(target):
-        return t.cast(str, target)
-    return default
-
-
-def redis_from_config(app: Erlen) -> Redis | None:
-    """Return a Redis client for ``REDIS_URL``, shared by the login extensions of one app.
-
-    ``None`` when the URL is unset or ``memory://``: the in-memory backends are used.
-    """
-    url = app.config.get("REDIS_URL") or "memory://"
-    if url.startswith("memory://"):
-        return None
-    cache = app.extensions.setdefault("login.redis", {})
-    client = cache.get(url)
-    if client is None:
-        import redis
-
-        client = cache[url] = redis.Redis.from_url(url)
-    return t.cast("Redis", client)
-
-
-def key_prefix(app: Erlen) -> str:
-    """The namespace for every Redis key (``KEY_PREFIX``, default ``erlen``)."""
-    return str(app.config.get("KEY_PREFIX") or "erlen")
+    manager = get_login_manager(get_app("LoginManager"))
+    if blueprint is None and not manager.blueprint_login_views:
+        manager.login_view = login_view
+        return
+    key: t.Any = blueprint.name if blueprint is not None else None
+    manager.blueprint_login_views[key] = login_view
+    if manager.login_view is not None and None not in manager.blueprint_login_views:
+        manager.blueprint_login_views[None] = manager.login_view
+    manager.login_view = None

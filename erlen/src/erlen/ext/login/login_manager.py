@@ -34,6 +34,11 @@ from ...globals import get_app_context
 from ...globals import get_request_context
 from ...helpers import flash
 from ...helpers import redirect
+from .helpers import AuthenticationRequired
+from .helpers import expand_login_view
+from .helpers import is_api_request
+from .helpers import login_url
+from .helpers import make_next_param
 from .mixins import AnonymousUserMixin
 from .mixins import user_epoch
 from .revocation import revocation_store_from_config
@@ -47,11 +52,10 @@ from .signals import user_login_confirmed
 from .signals import user_needs_refresh
 from .signals import user_sessions_revoked
 from .signals import user_unauthorized
-from .utils import AuthenticationRequired
-from .utils import is_api_request
-from .utils import login_url
 
 if t.TYPE_CHECKING:  # pragma: no cover
+    from werkzeug.wrappers import Response as BaseResponse
+
     from ...app import Erlen
     from ...ctx import RequestContext
     from ...sessions import SessionMixin
@@ -144,7 +148,7 @@ class LoginManager:
         #: The user method giving the id to store in the session.
         self.id_attribute = "get_id"
         #: Session keys that survive :func:`login_user`; everything else is dropped.
-        self.session_keys_kept: tuple[str, ...] = ("_permanent",)
+        self.session_keys_kept: tuple[str, ...] = ("_permanent", "next")
         self.token_store = token_store
         self.revocations = revocations
 
@@ -218,13 +222,31 @@ class LoginManager:
         for name in request.blueprints:
             if name in self.blueprint_login_views:
                 return self.blueprint_login_views[name]
-        return default
+        # set_login_view() moves the app-wide view here once blueprints have their own.
+        return default if default is not None else self.blueprint_login_views.get(None)
+
+    def _redirect_to(self, view: str) -> BaseResponse:
+        """Redirect to a login (or refresh) view, with the current page as ``next``.
+
+        With ``USE_SESSION_FOR_NEXT`` the page goes in the session's ``next`` instead of
+        the URL.
+        """
+        req_ctx = _request_ctx()
+        request = req_ctx.request
+        if not req_ctx.app.config.get("USE_SESSION_FOR_NEXT"):
+            return redirect(login_url(view, next_url=request.url))
+        session = req_ctx.session
+        session["next"] = make_next_param(expand_login_view(view), request.url)
+        if self._protection_mode() is not None:
+            # The session now belongs to this client, which strong protection checks.
+            session["_id"] = self._session_identifier()
+        return redirect(login_url(view))
 
     def unauthorized(self) -> t.Any:
         """Answer a request that needs a logged-in user.
 
         Calls the :meth:`unauthorized_handler` if there is one. Otherwise API clients (see
-        :func:`~erlen.ext.login.utils.is_api_request`) get 401 JSON with
+        :func:`~erlen.ext.login.helpers.is_api_request`) get 401 JSON with
         ``WWW-Authenticate``; browsers are redirected to :attr:`login_view` with ``next``
         set to the current page (with :attr:`login_message` flashed), or get 401 when no
         login view is set.
@@ -244,7 +266,7 @@ class LoginManager:
             raise AuthenticationRequired()
         if self.login_message:
             flash(self._localize(self.login_message), self.login_message_category)
-        return redirect(login_url(view, next_url=request.url))
+        return self._redirect_to(view)
 
     def needs_refresh(self) -> t.Any:
         """Answer a request that needs a fresh login; like :meth:`unauthorized`."""
@@ -261,7 +283,7 @@ class LoginManager:
             )
         if self.needs_refresh_message:
             flash(self._localize(self.needs_refresh_message), self.needs_refresh_message_category)
-        return redirect(login_url(self.refresh_view, next_url=request.url))
+        return self._redirect_to(self.refresh_view)
 
     # -- loading the user -----------------------------------------------------------------
 
@@ -291,9 +313,13 @@ class LoginManager:
 
         user = None
         user_id = session.get("_user_id")
-        if user_id is not None and not self._session_protection_failed(session):
-            if self._user_callback is not None:
-                user = self._user_callback(user_id)
+        if (
+            user_id is not None
+            and not self._session_protection_failed(session)
+            # With only a request loader, the session's login is the request loader's to read.
+            and self._user_callback is not None
+        ):
+            user = self._user_callback(user_id)
             if user is None or not self._login_still_valid(app, session, user):
                 self._forget_login(session, req_ctx.request)
                 user = None
@@ -430,12 +456,14 @@ class LoginManager:
             return response
         operation = session.pop("_remember")
         if operation == "set" and "_user_id" in session:
-            self._set_cookie(app, session, response)
+            self._set_cookie(response)
         elif operation == "clear":
             self._clear_cookie(app, response)
         return response
 
-    def _set_cookie(self, app: Erlen, session: SessionMixin, response: Response) -> None:
+    def _set_cookie(self, response: Response) -> None:
+        req_ctx = _request_ctx()
+        app, session = req_ctx.app, req_ctx.session
         config = app.config
         seconds = session.pop("_remember_seconds", None)
         duration = (
@@ -566,9 +594,9 @@ def _as_timedelta(value: timedelta | int | float) -> timedelta:
     try:
         return timedelta(seconds=value)
     except TypeError:
+        # Flask-Login's wording; a number of seconds is accepted too.
         raise TypeError(
-            f"REMEMBER_COOKIE_DURATION must be a datetime.timedelta or a number of seconds,"
-            f" not {value!r}."
+            f"REMEMBER_COOKIE_DURATION must be a datetime.timedelta, instead got: {value}"
         ) from None
 
 
@@ -707,6 +735,8 @@ def login_remembered() -> bool:
     """Whether the request's remember cookie belongs to the current login."""
     app = _app()
     req_ctx = _request_ctx()
+    # Loading the user first restores a login from the cookie, as reading current_user does.
+    _get_user()
     cookie = req_ctx.request.cookies.get(_cookie_name(app))
     if not cookie:
         return False

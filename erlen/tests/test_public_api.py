@@ -489,3 +489,16 @@ def test_app_has_the_attributes_flask_code_relies_on() -> None:
         "subdomain_matching",
     ):
         assert hasattr(app, attr), attr
+
+
+def test_version_attribute_is_flask_s_deprecated_one() -> None:
+    """``erlen.__version__`` answers the Flask version whose API erlen implements, with
+    Flask's deprecation warning, so extensions' version checks take the modern path.
+    """
+    import importlib.metadata
+
+    with pytest.deprecated_call(match="'__version__' attribute is deprecated"):
+        assert erlen.__version__ == "3.1.3"
+    assert importlib.metadata.version("erlen") != "3.1.3"
+    with pytest.raises(AttributeError):
+        erlen.no_such_name  # noqa: B018

@@ -42,3 +42,23 @@ from .templating import stream_template as stream_template
 from .templating import stream_template_string as stream_template_string
 from .wrappers import Request as Request
 from .wrappers import Response as Response
+
+#: The Flask version whose API erlen implements; what ``erlen.__version__`` answers.
+_FLASK_API_VERSION = "3.1.3"
+
+
+def __getattr__(name: str) -> object:
+    if name == "__version__":
+        import warnings
+
+        warnings.warn(
+            "The '__version__' attribute is deprecated and will be removed in a future"
+            " version. Use feature detection or 'importlib.metadata.version(\"erlen\")'"
+            " instead.",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        # Flask extensions compare flask.__version__; they should take their path for the
+        # Flask API erlen implements. erlen's own version: importlib.metadata / --version.
+        return _FLASK_API_VERSION
+    raise AttributeError(name)

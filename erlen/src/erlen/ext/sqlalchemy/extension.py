@@ -25,6 +25,7 @@ from .query import Query as _Query
 from .session import app_ctx_id
 from .session import Session
 from .table import make_table_class
+from .table import TableFactory
 
 if t.TYPE_CHECKING:  # pragma: no cover
     from erlen.app import Erlen
@@ -75,7 +76,7 @@ class SQLAlchemy:
     #: The session for the current application context.
     session: sa_orm.scoped_session[Session]
     #: ``db.Table(name, *columns, bind_key=None)``: a table in a bind's metadata.
-    Table: type[sa.Table]
+    Table: TableFactory
     #: The legacy query class (``Model.query``, ``db.session.query()``).
     Query: type[_Query[t.Any]]
 

@@ -10,7 +10,17 @@ if t.TYPE_CHECKING:  # pragma: no cover
     from .extension import SQLAlchemy
 
 
-def make_table_class(db: SQLAlchemy) -> type[sa.Table]:
+class TableFactory(t.Protocol):
+    """How ``db.Table`` is called: a name, then columns and constraints, with the metadata
+    given or implied by ``bind_key``.
+    """
+
+    def __call__(
+        self, name: str, *args: t.Any, bind_key: str | None = None, **kwargs: t.Any
+    ) -> sa.Table: ...
+
+
+def make_table_class(db: SQLAlchemy) -> TableFactory:
     """The ``db.Table`` of an extension.
 
     ``db.Table("user_book", db.Column(...), ...)`` puts the table in the default bind's
@@ -33,4 +43,4 @@ def make_table_class(db: SQLAlchemy) -> type[sa.Table]:
 
     Table.__module__ = sa.Table.__module__
     Table.__qualname__ = Table.__name__ = "Table"
-    return Table
+    return t.cast(TableFactory, Table)

@@ -20,6 +20,7 @@ endif
 .PHONY: up up-dev down logs ps migrate shell check-docker images test-containers
 .PHONY: k8s-check
 .PHONY: compat-ext
+.PHONY: bench-realtime
 
 help: ## Show this help
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z0-9_-]+:.*## / {printf "  \033[36m%-16s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -76,6 +77,9 @@ typecheck: $(STAMP) ## mypy --strict on the framework (erlen/src) and the starte
 
 bench: $(STAMP) ## Benchmark erlen against Flask, side by side (see erlen/docs/benchmarks.md)
 	$(PY) erlen/bench/framework.py
+
+bench-realtime: $(STAMP) ## Realtime fan-out: erlen vs bare websockets+Redis, side by side (BENCH_ARGS="--quick")
+	$(PY) erlen/bench/realtime.py $(BENCH_ARGS)
 
 dev: $(STAMP) ## Run the whole starter in one process (no docker): http://127.0.0.1:5000
 	$(PY) -m web.dev $(DEV_ARGS)

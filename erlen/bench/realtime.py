@@ -1,0 +1,645 @@
+"""Side-by-side realtime fan-out benchmark: erlen.realtime vs a bare websockets + Redis loop.
+
+One run starts its own ``redis-server`` on a free port, both servers (each in its own
+process), and ``--procs`` load processes holding ``--clients`` websocket clients per
+server, spread over ``--rooms`` rooms. The load side is a minimal raw RFC 6455 client on
+plain asyncio protocols (no library, no per-message task), so it stays cheap.
+
+- **erlen**: :class:`erlen.realtime.RealtimeServer` on a ``RedisBroker``, with the real
+  handshake checks (session cookie signed like web's, ``Origin``), each client sending a
+  ``subscribe`` frame for its room.
+- **lean**: ``websockets.asyncio.server.serve(compression=None)``, room from the path, one
+  ``PSUBSCRIBE`` and ``websockets.broadcast`` of the Redis payload verbatim: the floor that
+  research/realtime_bench.md measured.
+
+Events (~150 B of JSON with the step and ``time.time()`` at publish) are published
+round-robin over the rooms at a rising rate; each step publishes for ``--duration``
+seconds then drains. Steps alternate between the two servers (the order flips every step)
+so drifting machine load hits both alike. Reported per server and step: delivered msg/s,
+delivery ratio, server CPU µs per delivered message (the most noise-robust figure, read
+from ``/proc``), p50/p99 publish→receive latency; per server: RSS KiB per idle connection
+and the connect-storm time. Then the ratios erlen / lean.
+
+    python erlen/bench/realtime.py                     # 1,000 clients, 10 rooms (the issue's)
+    python erlen/bench/realtime.py --quick             # 100 clients, 4 rooms, short steps
+    python erlen/bench/realtime.py --clients 2000 --rates 100,200,400 --json out.json
+
+Linux only (``/proc``). Nothing here is a test: no figure is asserted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import base64
+import collections
+import json
+import multiprocessing
+import multiprocessing.connection
+import os
+import secrets
+import shutil
+import socket
+import statistics
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+import typing as t
+from pathlib import Path
+
+HERE = Path(__file__).resolve()
+SECRET = "bench secret key"
+ORIGIN = "http://bench.localhost"
+PAD = "x" * 80
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+PAGE = os.sysconf("SC_PAGE_SIZE")
+KEY_PREFIX = {"erlen": "be", "lean": "bl"}
+
+
+# -- measuring processes ---------------------------------------------------------------------
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process, from ``/proc/<pid>/stat``."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / CLK_TCK
+
+
+def rss_bytes(pid: int) -> int:
+    with open(f"/proc/{pid}/statm") as f:
+        return int(f.read().split()[1]) * PAGE
+
+
+def host_busy() -> tuple[float, float]:
+    """(busy, total) jiffies of the whole machine, for the host load column."""
+    with open("/proc/stat") as f:
+        values = [int(v) for v in f.readline().split()[1:]]
+    idle = values[3] + values[4]
+    total = sum(values[:8])
+    return total - idle, total
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_port(port: int, timeout: float = 15.0) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1):
+                return
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
+
+
+# -- the servers (run as `realtime.py _serve KIND PORT REDIS_URL`) ----------------------------
+
+
+def serve(kind: str, port: int, redis_url: str) -> None:
+    if kind == "erlen":
+        asyncio.run(_serve_erlen(port, redis_url))
+    else:
+        asyncio.run(_serve_lean(port, redis_url))
+
+
+async def _serve_erlen(port: int, redis_url: str) -> None:
+    from erlen.realtime import RealtimeServer
+    from erlen.realtime import RedisBroker
+    from erlen.realtime import SessionCookieAuth
+
+    broker = RedisBroker(redis_url, prefix=KEY_PREFIX["erlen"])
+    server = RealtimeServer(
+        broker=broker,
+        auth=SessionCookieAuth(SECRET),
+        allowed_origins=[ORIGIN],
+        authorize=lambda session, channel: True,
+        path="/ws",
+    )
+    await server.serve_forever("127.0.0.1", port)
+
+
+async def _serve_lean(port: int, redis_url: str) -> None:
+    import redis.asyncio
+    from websockets.asyncio.server import broadcast
+    from websockets.asyncio.server import serve as ws_serve
+    from websockets.asyncio.server import ServerConnection
+
+    rooms: dict[bytes, set[ServerConnection]] = collections.defaultdict(set)
+
+    async def handler(ws: ServerConnection) -> None:
+        assert ws.request is not None
+        room = ws.request.path.rsplit("/", 1)[-1].encode()
+        members = rooms[room]
+        members.add(ws)
+        try:
+            await ws.wait_closed()
+        finally:
+            members.discard(ws)
+
+    client = redis.asyncio.Redis.from_url(redis_url)
+    pubsub = client.pubsub()
+    key = f"{KEY_PREFIX['lean']}:room:".encode()
+    await pubsub.psubscribe(key + b"*")
+    cut = len(key) - len(b"room:")
+    async with ws_serve(handler, "127.0.0.1", port, compression=None):
+        while True:
+            message = await pubsub.get_message(timeout=None)
+            if message is not None and message["type"] == "pmessage":
+                members = rooms.get(message["channel"][cut:])
+                if members:
+                    broadcast(members, message["data"], text=True)
+
+
+# -- the load side: raw RFC 6455 clients ------------------------------------------------------
+
+
+def client_frame(opcode: int, payload: bytes) -> bytes:
+    """A masked client frame (RFC 6455 section 5.3)."""
+    mask = secrets.token_bytes(4)
+    n = len(payload)
+    if n < 126:
+        head = struct.pack("!BB", 0x80 | opcode, 0x80 | n)
+    elif n < 65536:
+        head = struct.pack("!BBH", 0x80 | opcode, 0x80 | 126, n)
+    else:
+        head = struct.pack("!BBQ", 0x80 | opcode, 0x80 | 127, n)
+    repeated = (mask * (n // 4 + 1))[:n]
+    masked = (int.from_bytes(payload, "big") ^ int.from_bytes(repeated, "big")).to_bytes(n, "big")
+    return head + mask + masked
+
+
+class Stats:
+    def __init__(self) -> None:
+        self.latencies: dict[int, list[float]] = collections.defaultdict(list)
+
+
+class RawClient(asyncio.Protocol):
+    """One websocket client: handshake, optional subscribe, then timestamps every event."""
+
+    def __init__(self, request: bytes, subscribe: bytes | None, stats: Stats) -> None:
+        self.request = request
+        self.subscribe = subscribe
+        self.stats = stats
+        self.buffer = bytearray()
+        self.opened = False
+        self.ready: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self.transport: asyncio.Transport | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = t.cast(asyncio.Transport, transport)
+        self.transport.write(self.request)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if not self.ready.done():
+            self.ready.set_exception(ConnectionError(f"closed during setup: {exc}"))
+
+    def data_received(self, data: bytes) -> None:
+        buffer = self.buffer
+        buffer += data
+        if not self.opened:
+            end = buffer.find(b"\r\n\r\n")
+            if end < 0:
+                return
+            status = bytes(buffer[:12])
+            if not status.startswith(b"HTTP/1.1 101"):
+                self.ready.set_exception(ConnectionError(status.decode(errors="replace")))
+                assert self.transport is not None
+                self.transport.close()
+                return
+            del buffer[: end + 4]
+            self.opened = True
+            if self.subscribe is None:
+                self.ready.set_result(None)
+            else:
+                assert self.transport is not None
+                self.transport.write(client_frame(1, self.subscribe))
+        latencies = self.stats.latencies
+        pos = 0
+        size = len(buffer)
+        while size - pos >= 2:
+            opcode = buffer[pos] & 0x0F
+            n = buffer[pos + 1] & 0x7F
+            start = pos + 2
+            if n == 126:
+                if size - pos < 4:
+                    break
+                n = int.from_bytes(buffer[pos + 2 : pos + 4], "big")
+                start = pos + 4
+            elif n == 127:
+                if size - pos < 10:
+                    break
+                n = int.from_bytes(buffer[pos + 2 : pos + 10], "big")
+                start = pos + 10
+            end = start + n
+            if end > size:
+                break
+            payload = bytes(buffer[start:end])
+            pos = end
+            if opcode == 1:
+                if payload.startswith(b'{"type":"subscribed"'):
+                    if not self.ready.done():
+                        self.ready.set_result(None)
+                    continue
+                if payload.startswith(b'{"type":"welcome"'):
+                    continue
+                data = json.loads(payload).get("data")
+                if data is not None:
+                    latencies[data["st"]].append(time.time() - data["ts"])
+            elif opcode == 9:  # ping: answer pong
+                assert self.transport is not None
+                self.transport.write(client_frame(10, payload))
+            elif opcode == 8:
+                assert self.transport is not None
+                self.transport.close()
+        del buffer[:pos]
+
+
+def handshake(path: str, cookie: str | None) -> bytes:
+    key = base64.b64encode(secrets.token_bytes(16)).decode()
+    lines = [
+        f"GET {path} HTTP/1.1",
+        "Host: 127.0.0.1",
+        "Upgrade: websocket",
+        "Connection: Upgrade",
+        f"Sec-WebSocket-Key: {key}",
+        "Sec-WebSocket-Version: 13",
+        f"Origin: {ORIGIN}",
+    ]
+    if cookie is not None:
+        lines.append(f"Cookie: session={cookie}")
+    return ("\r\n".join(lines) + "\r\n\r\n").encode()
+
+
+def load_main(conn: multiprocessing.connection.Connection) -> None:
+    asyncio.run(_load(conn))
+
+
+async def _load(conn: multiprocessing.connection.Connection) -> None:
+    loop = asyncio.get_running_loop()
+    stats = {"erlen": Stats(), "lean": Stats()}
+    clients: list[RawClient] = []
+    done = asyncio.Event()
+
+    async def connect(kind: str, port: int, rooms: list[int], cookie: str) -> int:
+        failures = 0
+        limit = asyncio.Semaphore(50)  # stay within the listen backlog
+
+        async def one(room: int) -> None:
+            nonlocal failures
+            async with limit:
+                if kind == "erlen":
+                    request = handshake("/ws", cookie)
+                    subscribe = json.dumps({"type": "subscribe", "channel": f"room:{room}"})
+                    sub: bytes | None = subscribe.encode()
+                else:
+                    request, sub = handshake(f"/room/room:{room}", None), None
+                try:
+                    _, client = await loop.create_connection(
+                        lambda: RawClient(request, sub, stats[kind]), "127.0.0.1", port
+                    )
+                    await asyncio.wait_for(client.ready, 30)
+                    clients.append(client)
+                except Exception:
+                    failures += 1
+
+        await asyncio.gather(*(one(room) for room in rooms))
+        return failures
+
+    async def handle(command: tuple[t.Any, ...]) -> None:
+        name = command[0]
+        if name == "connect":
+            conn.send(await connect(*command[1:]))
+        elif name == "count":
+            kind, step = command[1:]
+            conn.send(len(stats[kind].latencies.get(step, ())))
+        elif name == "take":
+            kind, step = command[1:]
+            conn.send(stats[kind].latencies.pop(step, []))
+        elif name == "cpu":
+            conn.send(cpu_seconds(os.getpid()))
+        elif name == "close":
+            for client in clients:
+                if client.transport is not None:
+                    client.transport.abort()
+            conn.send(None)
+            done.set()
+
+    def readable() -> None:
+        try:
+            command = conn.recv()
+        except EOFError:
+            done.set()
+            return
+        task = loop.create_task(handle(command))
+        tasks.add(task)
+        task.add_done_callback(tasks.discard)
+
+    tasks: set[asyncio.Task[None]] = set()
+    loop.add_reader(conn.fileno(), readable)
+    await done.wait()
+
+
+class LoadPool:
+    """The load processes, driven over pipes."""
+
+    def __init__(self, procs: int) -> None:
+        context = multiprocessing.get_context("spawn")
+        self.pipes = []
+        self.processes = []
+        for _ in range(procs):
+            parent, child = context.Pipe()
+            process = context.Process(target=load_main, args=(child,), daemon=True)
+            process.start()
+            self.pipes.append(parent)
+            self.processes.append(process)
+
+    def ask_all(self, *commands: tuple[t.Any, ...]) -> list[t.Any]:
+        for pipe, command in zip(self.pipes, commands, strict=True):
+            pipe.send(command)
+        return [pipe.recv() for pipe in self.pipes]
+
+    def broadcast(self, *command: t.Any) -> list[t.Any]:
+        return self.ask_all(*([command] * len(self.pipes)))
+
+    def close(self) -> None:
+        try:
+            self.broadcast("close")
+        except (OSError, EOFError):
+            pass
+        for process in self.processes:
+            process.join(5)
+            if process.is_alive():
+                process.kill()
+
+
+# -- the orchestra ---------------------------------------------------------------------------
+
+
+def start_redis(port: int, workdir: str) -> subprocess.Popen[bytes]:
+    binary = shutil.which("redis-server")
+    if binary is None:
+        sys.exit("redis-server is not on PATH; the benchmark starts its own instance.")
+    process = subprocess.Popen(
+        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
+        + ["--dir", workdir, "--protected-mode", "no", "--client-output-buffer-limit"]
+        + ["pubsub", "0", "0", "0"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    wait_port(port)
+    return process
+
+
+def start_server(kind: str, port: int, redis_url: str) -> subprocess.Popen[bytes]:
+    process = subprocess.Popen(
+        [sys.executable, str(HERE), "_serve", kind, str(port), redis_url],
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    wait_port(port)
+    return process
+
+
+def session_cookie() -> str:
+    import erlen
+
+    app = erlen.Erlen("bench")
+    app.secret_key = SECRET
+    serializer = app.session_interface.get_signing_serializer(app)  # type: ignore[attr-defined]
+    return t.cast(str, serializer.dumps({"user_id": 1}))
+
+
+def publish_step(
+    client: t.Any, prefix: str, rooms: int, rate: float, duration: float, step: int
+) -> list[int]:
+    """Publish ``rate`` events/s for ``duration`` s, round-robin; return events per room."""
+    sent = [0] * rooms
+    total = 0
+    start = time.monotonic()
+    end = start + duration
+    while True:
+        now = time.monotonic()
+        if now >= end:
+            break
+        due = int((now - start) * rate) - total
+        if due > 0:
+            pipe = client.pipeline(transaction=False)
+            for _ in range(due):
+                room = total % rooms
+                event = {"event": "bench", "data": {"st": step, "ts": time.time(), "pad": PAD}}
+                pipe.publish(f"{prefix}:room:{room}", json.dumps(event, separators=(",", ":")))
+                sent[room] += 1
+                total += 1
+            pipe.execute()
+        time.sleep(0.002)
+    return sent
+
+
+def percentile(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    return values[min(len(values) - 1, int(q * len(values)))]
+
+
+def run_step(
+    kind: str,
+    pid: int,
+    pool: LoadPool,
+    redis_client: t.Any,
+    redis_pid: int,
+    members: list[int],
+    rate: float,
+    duration: float,
+    step: int,
+) -> dict[str, t.Any]:
+    busy0, total0 = host_busy()
+    cpu0 = cpu_seconds(pid)
+    redis0 = cpu_seconds(redis_pid)
+    load0 = sum(pool.broadcast("cpu"))
+    wall0 = time.monotonic()
+    sent = publish_step(redis_client, KEY_PREFIX[kind], len(members), rate, duration, step)
+    expected = sum(n * m for n, m in zip(sent, members, strict=True))
+    deadline = time.monotonic() + max(5.0, duration)
+    delivered = 0
+    while time.monotonic() < deadline:
+        delivered = sum(pool.broadcast("count", kind, step))
+        if delivered >= expected:
+            break
+        time.sleep(0.1)
+    wall = time.monotonic() - wall0
+    cpu = cpu_seconds(pid) - cpu0
+    load_cpu = sum(pool.broadcast("cpu")) - load0
+    redis_cpu = cpu_seconds(redis_pid) - redis0
+    busy1, total1 = host_busy()
+    latencies = sorted(x for part in pool.broadcast("take", kind, step) for x in part)
+    delivered = len(latencies)
+    return {
+        "server": kind,
+        "rate": rate,
+        "published": sum(sent),
+        "expected": expected,
+        "delivered": delivered,
+        "delivered_ratio": delivered / expected if expected else 1.0,
+        "delivered_per_s": delivered / duration,
+        "server_cpu_pct": 100 * cpu / wall,
+        "cpu_us_per_msg": 1e6 * cpu / delivered if delivered else float("nan"),
+        "load_cpu_pct": 100 * load_cpu / wall,
+        "redis_cpu_pct": 100 * redis_cpu / wall,
+        "host_busy_pct": 100 * (busy1 - busy0) / max(1, total1 - total0),
+        "p50_ms": 1000 * percentile(latencies, 0.50),
+        "p99_ms": 1000 * percentile(latencies, 0.99),
+        "max_ms": 1000 * latencies[-1] if latencies else float("nan"),
+    }
+
+
+def main() -> None:
+    if len(sys.argv) > 1 and sys.argv[1] == "_serve":
+        serve(sys.argv[2], int(sys.argv[3]), sys.argv[4])
+        return
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--clients", type=int, default=1000, help="clients per server")
+    parser.add_argument("--rooms", type=int, default=10)
+    parser.add_argument("--procs", type=int, default=2, help="load processes")
+    parser.add_argument("--rates", default="50,100,200,300,400", help="publishes/s, rising")
+    parser.add_argument("--duration", type=float, default=5.0, help="seconds per step")
+    parser.add_argument("--servers", default="lean,erlen", help="which servers, comma-separated")
+    parser.add_argument("--quick", action="store_true", help="100 clients, 4 rooms, short steps")
+    parser.add_argument("--json", help="write the results to this file")
+    args = parser.parse_args()
+    if args.quick:
+        args.clients, args.rooms, args.rates, args.duration = 100, 4, "50,200", 2.0
+    kinds = [k.strip() for k in args.servers.split(",") if k.strip()]
+    rates = [float(r) for r in args.rates.split(",")]
+    import redis
+
+    workdir = tempfile.mkdtemp(prefix="erlen-bench-realtime-")
+    redis_port = free_port()
+    redis_url = f"redis://127.0.0.1:{redis_port}/0"
+    processes: list[subprocess.Popen[bytes]] = []
+    pool: LoadPool | None = None
+    results: dict[str, t.Any] = {"config": vars(args), "servers": {}, "steps": []}
+    try:
+        redis_process = start_redis(redis_port, workdir)
+        processes.append(redis_process)
+        redis_client = redis.Redis.from_url(redis_url)
+        pool = LoadPool(args.procs)
+        cookie = session_cookie()
+        members = [0] * args.rooms
+        assignments: list[list[int]] = [[] for _ in range(args.procs)]
+        for n in range(args.clients):
+            members[n % args.rooms] += 1
+            assignments[n % args.procs].append(n % args.rooms)
+        pids = {}
+        for kind in kinds:
+            port = free_port()
+            process = start_server(kind, port, redis_url)
+            processes.append(process)
+            pids[kind] = process.pid
+            time.sleep(1.0)
+            rss0 = rss_bytes(process.pid)
+            started = time.monotonic()
+            failures = pool.ask_all(*(("connect", kind, port, a, cookie) for a in assignments))
+            connect_s = time.monotonic() - started
+            time.sleep(2.0)
+            rss1 = rss_bytes(process.pid)
+            if sum(failures):
+                sys.exit(f"{kind}: {sum(failures)} of {args.clients} clients failed to connect.")
+            info = {
+                "rss_idle_mib": rss0 / 2**20,
+                "rss_connected_mib": rss1 / 2**20,
+                "kib_per_connection": (rss1 - rss0) / 1024 / args.clients,
+                "connect_s": connect_s,
+            }
+            results["servers"][kind] = info
+            print(
+                f"{kind:>5}: {args.clients} clients connected in {connect_s:.2f} s;"
+                f" RSS {info['rss_idle_mib']:.1f} -> {info['rss_connected_mib']:.1f} MiB"
+                f" = {info['kib_per_connection']:.1f} KiB/connection",
+                flush=True,
+            )
+        stopped: set[str] = set()
+        for step, rate in enumerate(rates):
+            order = kinds if step % 2 == 0 else kinds[::-1]
+            for kind in order:
+                if kind in stopped:
+                    continue
+                row = run_step(
+                    kind,
+                    pids[kind],
+                    pool,
+                    redis_client,
+                    redis_process.pid,
+                    members,
+                    rate,
+                    args.duration,
+                    step,
+                )
+                results["steps"].append(row)
+                print(format_row(row), flush=True)
+                if row["delivered_ratio"] < 0.99 or row["p99_ms"] > 1000:
+                    stopped.add(kind)
+        print()
+        print(summary(results, kinds))
+    finally:
+        if pool is not None:
+            pool.close()
+        for process in reversed(processes):
+            process.terminate()
+            try:
+                process.wait(10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+        shutil.rmtree(workdir, ignore_errors=True)
+    if args.json:
+        Path(args.json).write_text(json.dumps(results, indent=2) + "\n")
+
+
+def format_row(row: dict[str, t.Any]) -> str:
+    return (
+        f"{row['server']:>5} {row['rate']:>6.0f} pub/s: {row['delivered_per_s']:>8.0f} msg/s"
+        f" ({100 * row['delivered_ratio']:.1f} %), server {row['server_cpu_pct']:5.1f} % CPU"
+        f" = {row['cpu_us_per_msg']:5.1f} µs/msg, p50 {row['p50_ms']:7.1f} ms,"
+        f" p99 {row['p99_ms']:7.1f} ms | load {row['load_cpu_pct']:.0f} %,"
+        f" redis {row['redis_cpu_pct']:.0f} %, host {row['host_busy_pct']:.0f} %"
+    )
+
+
+def summary(results: dict[str, t.Any], kinds: list[str]) -> str:
+    lines = []
+    servers = results["servers"]
+    if "erlen" not in kinds or "lean" not in kinds:
+        return "(one server only: no ratios)"
+    e, b = servers["erlen"], servers["lean"]
+    lines.append("ratios erlen / lean (lower is better):")
+    memory = e["kib_per_connection"] / b["kib_per_connection"]
+    lines.append(f"  KiB per idle connection: {memory:.2f}")
+    lines.append(f"  connect storm time:      {e['connect_s'] / b['connect_s']:.2f}")
+    by_rate: dict[float, dict[str, dict[str, t.Any]]] = collections.defaultdict(dict)
+    for row in results["steps"]:
+        by_rate[row["rate"]][row["server"]] = row
+    cpu_ratios = []
+    for rate, rows in by_rate.items():
+        if len(rows) < 2:
+            continue
+        re_, rb = rows["erlen"], rows["lean"]
+        ratio = re_["cpu_us_per_msg"] / rb["cpu_us_per_msg"]
+        cpu_ratios.append(ratio)
+        lines.append(
+            f"  {rate:>5.0f} pub/s: CPU/msg {ratio:.2f} ({re_['cpu_us_per_msg']:.1f} vs"
+            f" {rb['cpu_us_per_msg']:.1f} µs), p50 {re_['p50_ms']:.1f} vs {rb['p50_ms']:.1f} ms,"
+            f" p99 {re_['p99_ms']:.1f} vs {rb['p99_ms']:.1f} ms"
+        )
+    if cpu_ratios:
+        lines.append(f"  median CPU/msg ratio over steps: {statistics.median(cpu_ratios):.2f}")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    main()

@@ -37,8 +37,11 @@ from websockets.asyncio.server import Server
 from websockets.asyncio.server import ServerConnection
 from websockets.exceptions import ConnectionClosed
 from websockets.frames import CloseCode
+from websockets.frames import Frame
+from websockets.frames import Opcode
 from websockets.http11 import Request
 from websockets.http11 import Response
+from websockets.protocol import OPEN
 
 from . import protocol
 from .auth import Authenticator
@@ -64,18 +67,40 @@ PublishCallable = t.Callable[
 
 
 class RealtimeConnection(ServerConnection):
-    """A websocket connection that knows its session and its subscriptions."""
+    """A websocket connection that knows its session and its subscriptions.
+
+    Its own state lives in slots: with thousands of idle connections per process, every
+    attribute added to the instance dict of ``ServerConnection`` costs memory.
+    """
+
+    __slots__ = ("session", "channels", "too_slow", "_tokens", "_tokens_at", "_flow")
 
     def __init__(self, *args: t.Any, **kwargs: t.Any) -> None:
         super().__init__(*args, **kwargs)
         #: The session the handshake authenticated.
-        self.session: Session = {}
+        self.session: Session = _NO_SESSION
         #: The channels this connection is subscribed to.
         self.channels: set[str] = set()
         #: Set once the connection fell too far behind and is being closed.
         self.too_slow = False
         self._tokens = 0.0
         self._tokens_at = 0.0
+        # Set by the server: told when the socket's write buffer passes its high-water
+        # mark and when it drains, so that only clients falling behind are ever checked.
+        self._flow: set[RealtimeConnection] | None = None
+
+    def pause_writing(self) -> None:
+        super().pause_writing()
+        if self._flow is not None:
+            self._flow.add(self)
+
+    def resume_writing(self) -> None:
+        super().resume_writing()
+        if self._flow is not None:
+            self._flow.discard(self)
+
+
+_NO_SESSION: Session = {}
 
 
 class RealtimeServer:
@@ -152,6 +177,11 @@ class RealtimeServer:
         self._members: dict[str, set[RealtimeConnection]] = {}
         self._welcome = protocol.welcome_frame(max_message_size=max_message_size)
         self._background: set[asyncio.Task[t.Any]] = set()
+        # Fan-out: frames waiting for the end of the loop pass, per channel, and the
+        # connections whose write buffer passed its high-water mark.
+        self._pending: dict[str, list[bytes]] = {}
+        self._flush_scheduled = False
+        self._behind: set[RealtimeConnection] = set()
 
     # -- lifecycle ----------------------------------------------------------------------
 
@@ -177,7 +207,9 @@ class RealtimeServer:
             create_connection=RealtimeConnection,
             max_size=self.max_message_size,
             max_queue=self.max_queue,
-            write_limit=self.write_limit,
+            # A client is only checked against max_send_buffer once its buffer passes the
+            # high-water mark, so the mark must not be above the limit.
+            write_limit=min(self.write_limit, self.max_send_buffer),
             ping_interval=self.ping_interval,
             ping_timeout=self.ping_timeout,
             open_timeout=self.open_timeout,
@@ -280,6 +312,7 @@ class RealtimeServer:
             return connection.respond(401, "Not authenticated.\n")
         assert isinstance(connection, RealtimeConnection)
         connection.session = session
+        connection._flow = self._behind
         return None
 
     # -- connections --------------------------------------------------------------------
@@ -287,9 +320,14 @@ class RealtimeServer:
     async def _handle(self, connection: ServerConnection) -> None:
         assert isinstance(connection, RealtimeConnection)
         self._connections.add(connection)
+        # The handshake response (its headers) is not needed any more; an idle
+        # connection would keep it for as long as the socket.
+        connection.response = None
         try:
             await connection.send(self._welcome)
-            async for message in connection:
+            while True:
+                # recv() rather than `async for`: no async generator per connection.
+                message = await connection.recv()
                 reply = await self._reply(connection, message)
                 if reply is not None:
                     await connection.send(reply)
@@ -297,6 +335,8 @@ class RealtimeServer:
             pass
         finally:
             self._connections.discard(connection)
+            self._behind.discard(connection)
+            connection._flow = None
             for channel in tuple(connection.channels):
                 self._leave(connection, channel)
 
@@ -413,22 +453,55 @@ class RealtimeServer:
     # -- fan-out ------------------------------------------------------------------------
 
     def _fan_out(self, channel: str, payload: bytes) -> None:
-        """Send one broker event to every local subscriber of ``channel``."""
-        members = self._members.get(channel)
-        if not members:
+        """Queue one broker event for the local subscribers of ``channel``.
+
+        The websocket frame is built here, once per event. Writing waits for
+        :meth:`_flush`, at the end of the current pass of the event loop: events the
+        broker received together then go out to each subscriber in one write.
+        """
+        if channel not in self._members:
             return
-        frame = protocol.event_frame(channel, payload)
+        frame = _text_frame(protocol.event_frame(channel, payload))
+        pending = self._pending.get(channel)
+        if pending is None:
+            self._pending[channel] = [frame]
+            if not self._flush_scheduled:
+                self._flush_scheduled = True
+                asyncio.get_running_loop().call_soon(self._flush)
+        else:
+            pending.append(frame)
+
+    def _flush(self) -> None:
+        """Write the queued frames of each channel to its subscribers' sockets.
+
+        This is the hot loop of fan-out: per subscriber, one state check and one write
+        of ready bytes (the frame is the same for everyone since compression is off).
+        Flow control is left out of it: a socket whose buffer passes the high-water
+        mark reports itself (:meth:`RealtimeConnection.pause_writing`) and is checked
+        against ``max_send_buffer`` after the loop.
+        """
+        self._flush_scheduled = False
+        pending, self._pending = self._pending, {}
+        for channel, frames in pending.items():
+            members = self._members.get(channel)
+            if not members:
+                continue
+            data = frames[0] if len(frames) == 1 else b"".join(frames)
+            for connection in members:
+                if connection.protocol.state is OPEN:
+                    connection.transport.write(data)
+        if self._behind:
+            self._check_behind()
+
+    def _check_behind(self) -> None:
+        """Disconnect the clients that fell more than ``max_send_buffer`` behind."""
         limit = self.max_send_buffer
-        ready = []
-        slow = []
-        for connection in members:
-            if connection.transport.get_write_buffer_size() > limit:
-                slow.append(connection)
-            else:
-                ready.append(connection)
-        broadcast(ready, frame, text=True)
-        for connection in slow:
-            self._drop_slow(connection)
+        for connection in tuple(self._behind):
+            if connection.protocol.state is not OPEN:
+                self._behind.discard(connection)
+            elif connection.transport.get_write_buffer_size() > limit:
+                self._behind.discard(connection)
+                self._drop_slow(connection)
 
     def _drop_slow(self, connection: RealtimeConnection) -> None:
         """Disconnect a client that can't keep up instead of buffering for it."""
@@ -453,10 +526,21 @@ class RealtimeServer:
 
     def _on_resync(self) -> None:
         """The broker may have lost events: tell subscribed clients to refetch."""
+        if self._flush_scheduled:
+            self._flush()  # events received before the loss go out first
         targets = [connection for connection in self._connections if connection.channels]
         if targets:
             logger.info("Asking %d client(s) to resync.", len(targets))
             broadcast(targets, protocol.resync_frame(), text=True)
+
+
+def _text_frame(data: bytes) -> bytes:
+    """The bytes of an unmasked, unfragmented text frame: what a server writes.
+
+    Built with websockets' own serializer. No extension can apply: permessage-deflate,
+    the only one, is off.
+    """
+    return Frame(Opcode.TEXT, data).serialize(mask=False)
 
 
 async def _maybe_await(value: t.Any) -> t.Any:

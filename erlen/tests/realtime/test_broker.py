@@ -46,7 +46,7 @@ def test_subscriber_receives_event_published_after_it_subscribed(
             broker.publish("board", {"event": "message.posted", "data": {"id": 1}, "id": 1})
             assert await events.get(timeout=5) == (
                 "board",
-                {"event": "message.posted", "data": {"id": 1}, "id": 1},
+                {"seq": 1, "event": "message.posted", "data": {"id": 1}, "id": 1},
             )
 
     run(main())
@@ -66,7 +66,8 @@ def test_async_iteration_yields_channel_and_event(make_broker: BrokerFactory, ru
                     break
         return received
 
-    assert run(main()) == [("a", {"n": 1}), ("b", {"n": 2})]
+    # Each channel numbers its own events.
+    assert run(main()) == [("a", {"seq": 1, "n": 1}), ("b", {"seq": 1, "n": 2})]
 
 
 def test_events_published_before_subscribing_are_not_delivered(
@@ -110,7 +111,7 @@ def test_other_broker_with_same_prefix_receives_like_another_process(
     async def main() -> None:
         async with subscriber.subscribe("board") as events:
             publisher.publish("board", {"n": 1})
-            assert await events.get(timeout=5) == ("board", {"n": 1})
+            assert await events.get(timeout=5) == ("board", {"seq": 1, "n": 1})
 
     run(main())
 
@@ -136,7 +137,7 @@ def test_channels_are_separate(make_broker: BrokerFactory, run: Runner) -> None:
         async with broker.subscribe("a") as events:
             broker.publish("b", {"n": 1})
             broker.publish("a", {"n": 2})
-            assert await events.get(timeout=5) == ("a", {"n": 2})
+            assert await events.get(timeout=5) == ("a", {"seq": 1, "n": 2})
 
     run(main())
 
@@ -149,8 +150,8 @@ def test_several_local_subscribers_each_get_the_event(
     async def main() -> None:
         async with broker.subscribe("board") as one, broker.subscribe("board") as two:
             broker.publish("board", {"n": 1})
-            assert await one.get(timeout=5) == ("board", {"n": 1})
-            assert await two.get(timeout=5) == ("board", {"n": 1})
+            assert await one.get(timeout=5) == ("board", {"seq": 1, "n": 1})
+            assert await two.get(timeout=5) == ("board", {"seq": 1, "n": 1})
 
     run(main())
 
@@ -166,7 +167,7 @@ def test_closing_a_subscription_stops_delivery_and_iteration(
         async with broker.subscribe("board") as events:
             pass
         broker.publish("board", {"n": 1})
-        assert await keep.get(timeout=5) == ("board", {"n": 1})
+        assert await keep.get(timeout=5) == ("board", {"seq": 1, "n": 1})
         with pytest.raises(StopAsyncIteration):
             await events.get(timeout=1)
         await keep.aclose()
@@ -197,7 +198,7 @@ def test_listener_callbacks_get_the_encoded_payload_once_per_event(
         assert "board" not in broker.channels
 
     run(main())
-    assert calls == [("board", b'{"n":1}')]
+    assert calls == [("board", b'{"seq":1,"n":1}')]
 
 
 def test_a_failing_listener_does_not_stop_the_others(
@@ -212,7 +213,7 @@ def test_a_failing_listener_does_not_stop_the_others(
         broker.add_listener("board", broken)
         async with broker.subscribe("board") as events:
             broker.publish("board", {"n": 1})
-            assert await events.get(timeout=5) == ("board", {"n": 1})
+            assert await events.get(timeout=5) == ("board", {"seq": 1, "n": 1})
 
     run(main())
 

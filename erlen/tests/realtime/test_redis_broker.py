@@ -46,7 +46,7 @@ def test_one_pubsub_connection_serves_every_local_subscriber(
             assert client.pubsub_numsub(f"{prefix}:board") == [(f"{prefix}:board".encode(), 1)]
             broker.publish("board", {"n": 1})
             for subscription in subscriptions[20:]:
-                assert await subscription.get(timeout=5) == ("board", {"n": 1})
+                assert await subscription.get(timeout=5) == ("board", {"seq": 1, "n": 1})
             for subscription in subscriptions:
                 await subscription.aclose()
             await until(lambda: client.pubsub_numsub(f"{prefix}:board")[0][1] == 0)
@@ -73,7 +73,7 @@ def test_lost_connection_is_resubscribed_and_resync_is_signalled(
                 assert broker.state == "connected"
                 assert events.resyncs == 1 and events.may_have_missed
                 broker.publish("board", {"after": "reconnect"})
-                assert await events.get(timeout=5) == ("board", {"after": "reconnect"})
+                assert await events.get(timeout=5) == ("board", {"seq": 1, "after": "reconnect"})
         finally:
             await broker.aclose()
 
@@ -95,7 +95,7 @@ def test_no_resync_when_nothing_was_subscribed(
             await until(lambda: broker.reconnects == 1 and broker.state == "connected", 10)
             async with broker.subscribe("board") as events:
                 broker.publish("board", {"n": 1})
-                assert await events.get(timeout=5) == ("board", {"n": 1})
+                assert await events.get(timeout=5) == ("board", {"seq": 1, "n": 1})
             assert resyncs == []
         finally:
             await broker.aclose()

@@ -106,7 +106,8 @@ async def send(ws: ClientConnection, **frame: t.Any) -> None:
 
 async def subscribe(ws: ClientConnection, channel: str) -> None:
     await send(ws, type="subscribe", channel=channel)
-    assert await recv(ws) == {"type": "subscribed", "channel": channel}
+    frame = await recv(ws)
+    assert (frame["type"], frame["channel"]) == ("subscribed", channel)
 
 
 async def silent(ws: ClientConnection, wait: float = 0.3) -> bool:
@@ -205,7 +206,7 @@ def test_subscribed_client_receives_events_published_from_another_thread(
             await subscribe(ws, "board")
             event = {"event": "message.posted", "data": {"id": 7, "body": "hi"}, "id": 7}
             await asyncio.to_thread(broker.publish, "board", event)
-            assert await recv(ws) == {"type": "event", "channel": "board", **event}
+            assert await recv(ws) == {"type": "event", "channel": "board", "seq": 1, **event}
 
     run(main())
 
@@ -430,6 +431,7 @@ def test_clients_publish_only_what_on_publish_allows(
             assert await recv(other) == {
                 "type": "event",
                 "channel": "board",
+                "seq": 1,
                 "event": "typing",
                 "data": {"user": 5},
             }

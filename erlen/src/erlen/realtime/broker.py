@@ -33,6 +33,7 @@ from urllib.parse import urlsplit
 from .errors import BrokerClosed
 from .errors import EventTooLarge
 from .errors import InvalidEvent
+from .protocol import FRAME_KEYS
 from .protocol import RESERVED_EVENT_KEYS
 from .protocol import validate_channel
 
@@ -89,9 +90,59 @@ def decode_event(payload: bytes) -> dict[str, t.Any] | None:
         event = json.loads(payload)
     except (ValueError, RecursionError):
         return None
-    if not isinstance(event, dict) or not RESERVED_EVENT_KEYS.isdisjoint(event):
+    if not isinstance(event, dict) or not FRAME_KEYS.isdisjoint(event):
+        return None
+    seq = event.get("seq")
+    if seq is not None and (type(seq) is not int or seq < 1):
         return None
     return event
+
+
+def stamp_seq(payload: bytes, seq: int) -> bytes:
+    """Return ``payload`` (an encoded event) with ``"seq"`` as its first key.
+
+    Both brokers carry events in this form, and the Redis broker's publishing script
+    builds the same bytes, so a receiver can read the number without decoding.
+    """
+    if payload == b"{}":
+        return b'{"seq":%d}' % seq
+    return b'{"seq":%d,' % seq + payload[1:]
+
+
+def seq_of(payload: bytes) -> int | None:
+    """The ``seq`` a broker stamped on ``payload`` (see :func:`stamp_seq`), if any."""
+    if not payload.startswith(b'{"seq":'):
+        return None
+    end = payload.find(b",", 7)
+    if end < 0:
+        end = len(payload) - 1
+    try:
+        return int(payload[7:end])
+    except ValueError:
+        return None
+
+
+class History(t.NamedTuple):
+    """What :meth:`Broker.history` found for a channel.
+
+    ``seq`` is the channel's latest event number (0 when nothing was published yet).
+    ``events`` holds the payloads of the events after the requested ``since``, oldest
+    first, or is ``None`` when the replay window no longer covers them all (the client
+    must refetch: ``resync``).
+    """
+
+    seq: int
+    events: list[bytes] | None
+
+
+#: Events kept per channel for replay, by default.
+DEFAULT_REPLAY_SIZE = 256
+
+#: Seconds a channel's replay window is kept after its last event, by default.
+DEFAULT_REPLAY_TTL = 300.0
+
+# A received payload may exceed max_event_size by the stamped seq.
+_SEQ_SLACK = 32
 
 
 class Broker:
@@ -103,6 +154,10 @@ class Broker:
         enforce it.
     :param subscribe_timeout: How long :meth:`wait_ready` waits for the backend to confirm a
         subscription before giving up waiting (the subscription itself stays).
+    :param replay_size: Events kept per channel for :meth:`history` (the replay window);
+        0 keeps none (events still get sequence numbers).
+    :param replay_ttl: Seconds a channel's replay window (and, on Redis, at least that long
+        its sequence counter) is kept after its last event.
     """
 
     #: Short name of the backend, reported by :meth:`health`.
@@ -114,6 +169,8 @@ class Broker:
         prefix: str,
         max_event_size: int = DEFAULT_MAX_EVENT_SIZE,
         subscribe_timeout: float = 5.0,
+        replay_size: int = DEFAULT_REPLAY_SIZE,
+        replay_ttl: float = DEFAULT_REPLAY_TTL,
     ) -> None:
         if not isinstance(prefix, str) or _PREFIX_RE.fullmatch(prefix) is None:
             raise ValueError(
@@ -123,6 +180,10 @@ class Broker:
         self._key_prefix = f"{prefix}:"
         self.max_event_size = max_event_size
         self.subscribe_timeout = subscribe_timeout
+        if replay_size < 0 or replay_ttl <= 0:
+            raise ValueError("replay_size must be >= 0 and replay_ttl > 0.")
+        self.replay_size = replay_size
+        self.replay_ttl = replay_ttl
         self._loop: asyncio.AbstractEventLoop | None = None
         # channel -> listener -> how many times it was added (a server adds its one fan-out
         # callback once per websocket subscribed to the channel).
@@ -140,10 +201,12 @@ class Broker:
 
     # -- publishing -------------------------------------------------------------------
 
-    def publish(self, channel: str, event: dict[str, t.Any]) -> None:
+    def publish(self, channel: str, event: dict[str, t.Any]) -> int:
         """Send ``event`` to every current subscriber of ``channel``, in any process.
 
-        Safe to call from any thread; it doesn't need an event loop.
+        Safe to call from any thread; it doesn't need an event loop. Returns the event's
+        sequence number in its channel (1, 2, 3, ...), which subscribers receive as
+        ``"seq"``; publishing assigns it, so it follows the order of delivery.
 
         :raise InvalidChannel: ``channel`` is not a valid channel name.
         :raise InvalidEvent: ``event`` can't be carried (see :func:`encode_event`).
@@ -153,14 +216,68 @@ class Broker:
         self._check_open()
         validate_channel(channel)
         payload = encode_event(channel, event, max_size=self.max_event_size)
-        self._publish(channel, self.key(channel), payload)
+        return self._publish_many([(channel, payload)])[0]
 
-    async def apublish(self, channel: str, event: dict[str, t.Any]) -> None:
+    async def apublish(self, channel: str, event: dict[str, t.Any]) -> int:
         """Like :meth:`publish`, for async code."""
         self._check_open()
         validate_channel(channel)
         payload = encode_event(channel, event, max_size=self.max_event_size)
-        await self._apublish(channel, self.key(channel), payload)
+        return (await self._apublish_many([(channel, payload)]))[0]
+
+    def publish_many(self, events: t.Iterable[tuple[str, dict[str, t.Any]]]) -> list[int]:
+        """Publish several ``(channel, event)`` pairs in one round trip; return their seqs.
+
+        Every event is checked before any is sent, so an invalid one publishes nothing.
+        Events are delivered in the order given. A backend failure part-way can leave
+        the first ones published.
+
+        .. versionadded:: 0.2
+        """
+        self._check_open()
+        batch = self._encode_all(events)
+        return self._publish_many(batch) if batch else []
+
+    async def apublish_many(self, events: t.Iterable[tuple[str, dict[str, t.Any]]]) -> list[int]:
+        """Like :meth:`publish_many`, for async code.
+
+        .. versionadded:: 0.2
+        """
+        self._check_open()
+        batch = self._encode_all(events)
+        return await self._apublish_many(batch) if batch else []
+
+    def _encode_all(
+        self, events: t.Iterable[tuple[str, dict[str, t.Any]]]
+    ) -> list[tuple[str, bytes]]:
+        batch = []
+        for channel, event in events:
+            validate_channel(channel)
+            batch.append((channel, encode_event(channel, event, max_size=self.max_event_size)))
+        return batch
+
+    async def history(self, channel: str, since: int | None = None) -> History:
+        """The channel's latest seq and, with ``since``, the events published after it.
+
+        ``events`` is ``None`` when the replay window (the last ``replay_size`` events,
+        kept ``replay_ttl`` seconds) no longer holds every event after ``since``, or
+        when ``since`` is ahead of the channel (its counter was reset).
+
+        .. versionadded:: 0.2
+        """
+        self._check_open()
+        validate_channel(channel)
+        seq, entries = await self._history(channel, since)
+        if since is None:
+            return History(seq, [])
+        if since > seq:
+            return History(seq, None)
+        if since == seq:
+            return History(seq, [])
+        # Complete only if it starts right after ``since`` and ends at ``seq``, no holes.
+        if len(entries) != seq - since or seq_of(entries[0]) != since + 1:
+            return History(seq, None)
+        return History(seq, entries)
 
     # -- receiving (on the broker's event loop) ----------------------------------------
 
@@ -347,7 +464,9 @@ class Broker:
         counts = self._listeners.get(channel)
         if not counts:
             return
-        if not trusted and (len(payload) > self.max_event_size or decode_event(payload) is None):
+        if not trusted and (
+            len(payload) > self.max_event_size + _SEQ_SLACK or decode_event(payload) is None
+        ):
             logger.warning("Dropped a malformed event on channel %r.", channel)
             return
         for listener in tuple(counts):
@@ -364,10 +483,15 @@ class Broker:
             except Exception:
                 logger.exception("A resync callback failed.")
 
-    def _publish(self, channel: str, key: str, payload: bytes) -> None:
+    def _publish_many(self, batch: list[tuple[str, bytes]]) -> list[int]:
+        """Publish ``(channel, payload)`` pairs in order; return the seqs assigned."""
         raise NotImplementedError
 
-    async def _apublish(self, channel: str, key: str, payload: bytes) -> None:
+    async def _apublish_many(self, batch: list[tuple[str, bytes]]) -> list[int]:
+        raise NotImplementedError
+
+    async def _history(self, channel: str, since: int | None) -> tuple[int, list[bytes]]:
+        """The latest seq, and (with ``since``) up to ``seq - since`` newest kept payloads."""
         raise NotImplementedError
 
     def _on_bind(self, loop: asyncio.AbstractEventLoop) -> None:

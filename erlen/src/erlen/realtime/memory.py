@@ -10,11 +10,27 @@ receives, in publishing order.
 from __future__ import annotations
 
 import asyncio
+import collections
 import threading
+import time
 import typing as t
 
 from .broker import Broker
 from .broker import DEFAULT_MAX_EVENT_SIZE
+from .broker import DEFAULT_REPLAY_SIZE
+from .broker import DEFAULT_REPLAY_TTL
+from .broker import stamp_seq
+
+
+class _Log:
+    """A channel's sequence counter and replay window (the twin of two Redis keys)."""
+
+    __slots__ = ("seq", "events", "touched")
+
+    def __init__(self) -> None:
+        self.seq = 0
+        self.events: collections.deque[bytes] = collections.deque()
+        self.touched = 0.0
 
 
 class _Exchange:
@@ -23,6 +39,7 @@ class _Exchange:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._routes: dict[str, set[MemoryBroker]] = {}
+        self._logs: dict[str, _Log] = {}
 
     def bind(self, key: str, broker: MemoryBroker) -> None:
         with self._lock:
@@ -36,11 +53,41 @@ class _Exchange:
                 if not brokers:
                     del self._routes[key]
 
-    def publish(self, key: str, payload: bytes) -> None:
+    def publish(self, key: str, payload: bytes, size: int, ttl: float) -> int:
+        # Numbering, logging and handing over happen under one lock, as one Redis script
+        # runs alone: events are delivered in the order of their numbers.
         with self._lock:
-            brokers = tuple(self._routes.get(key, ()))
-        for broker in brokers:
-            broker._deliver_threadsafe(key, payload)
+            log = self._logs.get(key)
+            if log is None:
+                log = self._logs[key] = _Log()
+            now = time.monotonic()
+            if now - log.touched > ttl:
+                log.events.clear()
+            log.touched = now
+            log.seq += 1
+            stamped = stamp_seq(payload, log.seq)
+            if size:
+                log.events.append(stamped)
+                while len(log.events) > size:
+                    log.events.popleft()
+            else:
+                log.events.clear()
+            for broker in self._routes.get(key, ()):
+                broker._deliver_threadsafe(key, stamped)
+            return log.seq
+
+    def history(self, key: str, since: int | None, ttl: float) -> tuple[int, list[bytes]]:
+        with self._lock:
+            log = self._logs.get(key)
+            if log is None:
+                return 0, []
+            if since is None or since >= log.seq:
+                return log.seq, []
+            if time.monotonic() - log.touched > ttl:
+                log.events.clear()
+            wanted = log.seq - since
+            events = list(log.events)
+            return log.seq, events[-wanted:]
 
 
 _exchanges: dict[str, _Exchange] = {}
@@ -71,18 +118,30 @@ class MemoryBroker(Broker):
         name: str = "",
         max_event_size: int = DEFAULT_MAX_EVENT_SIZE,
         subscribe_timeout: float = 5.0,
+        replay_size: int = DEFAULT_REPLAY_SIZE,
+        replay_ttl: float = DEFAULT_REPLAY_TTL,
     ) -> None:
         super().__init__(
-            prefix=prefix, max_event_size=max_event_size, subscribe_timeout=subscribe_timeout
+            prefix=prefix,
+            max_event_size=max_event_size,
+            subscribe_timeout=subscribe_timeout,
+            replay_size=replay_size,
+            replay_ttl=replay_ttl,
         )
         self.name = name
         self._exchange = _exchange(name)
 
-    def _publish(self, channel: str, key: str, payload: bytes) -> None:
-        self._exchange.publish(key, payload)
+    def _publish_many(self, batch: list[tuple[str, bytes]]) -> list[int]:
+        exchange, size, ttl = self._exchange, self.replay_size, self.replay_ttl
+        return [
+            exchange.publish(self.key(channel), payload, size, ttl) for channel, payload in batch
+        ]
 
-    async def _apublish(self, channel: str, key: str, payload: bytes) -> None:
-        self._exchange.publish(key, payload)
+    async def _apublish_many(self, batch: list[tuple[str, bytes]]) -> list[int]:
+        return self._publish_many(batch)
+
+    async def _history(self, channel: str, since: int | None) -> tuple[int, list[bytes]]:
+        return self._exchange.history(self.key(channel), since, self.replay_ttl)
 
     def _channel_added(self, channel: str) -> None:
         self._exchange.bind(self.key(channel), self)

@@ -47,8 +47,12 @@ DEFAULT_MAX_MESSAGE_SIZE = 64 * 1024
 #: Longest channel name, in characters.
 MAX_CHANNEL_LENGTH = 200
 
-#: Keys an event may not use: the ``event`` frame puts its own values there.
-RESERVED_EVENT_KEYS = frozenset({"type", "channel"})
+#: Keys an event may not use: the ``event`` frame puts its own values there, and the
+#: broker stamps ``seq``, the event's number in its channel.
+RESERVED_EVENT_KEYS = frozenset({"type", "channel", "seq"})
+
+#: Keys of a received event that only the frame may set.
+FRAME_KEYS = frozenset({"type", "channel"})
 
 # Letters, digits and a few separators; no whitespace, no Redis glob characters, nothing
 # that needs escaping in a URL or a log line.

@@ -12,11 +12,18 @@ When the pub/sub connection drops (Redis restart, failover, ``CLIENT KILL``) or 
 answering pings, the broker reconnects with backoff, subscribes to every channel again and,
 once Redis confirms, calls the resync callbacks: events published in between are lost,
 and clients must be told to refetch.
+
+Publishing runs one Lua script per event, atomically: ``INCR`` the channel's counter
+(``{prefix}:seq:{channel}``), stamp the number into the payload as ``"seq"``, ``XADD``
+it to the channel's capped stream (``{prefix}:log:{channel}``, the replay window) and
+``PUBLISH`` it. Because the script runs alone, numbers follow the order in which
+subscribers receive events, even with many publishers. Batches go in one pipeline.
 """
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 import threading
 import typing as t
@@ -26,14 +33,55 @@ import redis.asyncio
 from redis.asyncio.client import PubSub
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
+from redis.exceptions import NoScriptError
 
 from .broker import Broker
 from .broker import DEFAULT_MAX_EVENT_SIZE
+from .broker import DEFAULT_REPLAY_SIZE
+from .broker import DEFAULT_REPLAY_TTL
 from .errors import BrokerUnavailable
 
 logger = logging.getLogger("erlen.realtime.broker")
 
 T = t.TypeVar("T")
+
+# KEYS: counter, log. ARGV: payload (a JSON object), replay size, log TTL (ms), counter
+# TTL (ms), pub/sub channel. Returns the event's seq.
+_PUBLISH_LUA = """
+local seq = redis.call('INCR', KEYS[1])
+redis.call('PEXPIRE', KEYS[1], ARGV[4])
+local body = ARGV[1]
+local stamped
+if body == '{}' then
+  stamped = '{"seq":' .. seq .. '}'
+else
+  stamped = '{"seq":' .. seq .. ',' .. string.sub(body, 2)
+end
+if tonumber(ARGV[2]) > 0 then
+  redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[2], '*', 'e', stamped)
+  redis.call('PEXPIRE', KEYS[2], ARGV[3])
+end
+redis.call('PUBLISH', ARGV[5], stamped)
+return seq
+"""
+
+# KEYS: counter, log. ARGV: since ('' for none), most entries to return. Returns
+# {seq, newest payload, ..., oldest payload}.
+_HISTORY_LUA = """
+local seq = tonumber(redis.call('GET', KEYS[1]) or '0')
+if ARGV[1] == '' then return {seq} end
+local wanted = seq - tonumber(ARGV[1])
+if wanted <= 0 or wanted > tonumber(ARGV[2]) then return {seq} end
+local result = {seq}
+for _, entry in ipairs(redis.call('XREVRANGE', KEYS[2], '+', '-', 'COUNT', wanted)) do
+  result[#result + 1] = entry[2][2]
+end
+return result
+"""
+
+# The counter outlives the replay window, so that a client coming back after the window
+# expired is told to resync rather than seeing numbers start again.
+_COUNTER_TTL = 7 * 86400.0
 
 
 class RedisBroker(Broker):
@@ -57,12 +105,18 @@ class RedisBroker(Broker):
         prefix: str,
         max_event_size: int = DEFAULT_MAX_EVENT_SIZE,
         subscribe_timeout: float = 5.0,
+        replay_size: int = DEFAULT_REPLAY_SIZE,
+        replay_ttl: float = DEFAULT_REPLAY_TTL,
         health_check_interval: float = 10.0,
         reconnect_max_delay: float = 5.0,
         socket_timeout: float = 5.0,
     ) -> None:
         super().__init__(
-            prefix=prefix, max_event_size=max_event_size, subscribe_timeout=subscribe_timeout
+            prefix=prefix,
+            max_event_size=max_event_size,
+            subscribe_timeout=subscribe_timeout,
+            replay_size=replay_size,
+            replay_ttl=replay_ttl,
         )
         self.url = url
         self.health_check_interval = health_check_interval
@@ -122,20 +176,75 @@ class RedisBroker(Broker):
                     )
         return client
 
-    def _publish(self, channel: str, key: str, payload: bytes) -> None:
+    def _script_args(self, channel: str, payload: bytes) -> tuple[t.Any, ...]:
+        return (
+            _PUBLISH_LUA_SHA,
+            2,
+            f"{self._key_prefix}seq:{channel}",
+            f"{self._key_prefix}log:{channel}",
+            payload,
+            self.replay_size,
+            int(self.replay_ttl * 1000),
+            int(max(self.replay_ttl, _COUNTER_TTL) * 1000),
+            self.key(channel),
+        )
+
+    def _publish_many(self, batch: list[tuple[str, bytes]]) -> list[int]:
+        channel = batch[0][0]
         try:
-            self._client().publish(key, payload)
+            client = self._client()
+            for attempt in (1, 2):
+                pipe = client.pipeline(transaction=False)
+                for channel, payload in batch:
+                    pipe.evalsha(*self._script_args(channel, payload))
+                results = pipe.execute(raise_on_error=False)
+                if attempt == 1 and any(isinstance(r, NoScriptError) for r in results):
+                    # Redis restarted or flushed its scripts. A missing script fails
+                    # every call, so nothing was published: load it, send again.
+                    if not all(isinstance(r, NoScriptError) for r in results):
+                        raise redis.ResponseError("Lua script cache changed mid-batch")
+                    client.script_load(_PUBLISH_LUA)
+                    continue
+                break
+            for result in results:
+                if isinstance(result, Exception):
+                    raise result
+            return [int(result) for result in results]
         except redis.RedisError as e:
             raise BrokerUnavailable(f"Could not publish on channel {channel!r}: {e}") from e
 
-    async def _apublish(self, channel: str, key: str, payload: bytes) -> None:
+    async def _apublish_many(self, batch: list[tuple[str, bytes]]) -> list[int]:
+        client = self._async_client()
+        if client is None:
+            # That connection belongs to another loop: publish from a thread instead.
+            return await asyncio.to_thread(self._publish_many, batch)
+        channel = batch[0][0]
+        try:
+            for attempt in (1, 2):
+                pipe = client.pipeline(transaction=False)
+                for channel, payload in batch:
+                    pipe.evalsha(*self._script_args(channel, payload))
+                results = await pipe.execute(raise_on_error=False)
+                if attempt == 1 and any(isinstance(r, NoScriptError) for r in results):
+                    if not all(isinstance(r, NoScriptError) for r in results):
+                        raise redis.ResponseError("Lua script cache changed mid-batch")
+                    await client.script_load(_PUBLISH_LUA)
+                    continue
+                break
+            for result in results:
+                if isinstance(result, Exception):
+                    raise result
+            return [int(result) for result in results]
+        except redis.RedisError as e:
+            raise BrokerUnavailable(f"Could not publish on channel {channel!r}: {e}") from e
+
+    def _async_client(self) -> redis.asyncio.Redis | None:
+        """This loop's client for commands (not pub/sub); ``None`` if another loop owns it."""
         loop = asyncio.get_running_loop()
         pub = self._pub_client
         if pub is not None and pub[0] is not loop:
             if not pub[0].is_closed():
-                # That connection belongs to another loop: publish from a thread instead.
-                await asyncio.to_thread(self._publish, channel, key, payload)
-                return
+                return None
             pub = None
         if pub is None:
             client = redis.asyncio.Redis.from_url(
@@ -144,10 +253,47 @@ class RedisBroker(Broker):
                 socket_connect_timeout=self.socket_timeout,
             )
             pub = self._pub_client = (loop, client)
+        return pub[1]
+
+    async def _history(self, channel: str, since: int | None) -> tuple[int, list[bytes]]:
+        client = self._async_client()
+        args = (
+            _HISTORY_LUA_SHA,
+            2,
+            f"{self._key_prefix}seq:{channel}",
+            f"{self._key_prefix}log:{channel}",
+            "" if since is None else since,
+            # MAXLEN ~ may keep a few more: the window is exactly replay_size for readers.
+            self.replay_size,
+        )
         try:
-            await pub[1].publish(key, payload)
+            if client is None:
+                result = await asyncio.to_thread(self._sync_history, args)
+            else:
+                try:
+                    result = await client.evalsha(*args)
+                except NoScriptError:
+                    await client.script_load(_HISTORY_LUA)
+                    result = await client.evalsha(*args)
         except redis.RedisError as e:
-            raise BrokerUnavailable(f"Could not publish on channel {channel!r}: {e}") from e
+            raise BrokerUnavailable(f"Could not read the history of {channel!r}: {e}") from e
+        return int(result[0]), list(reversed(result[1:]))
+
+    def _sync_history(self, args: tuple[t.Any, ...]) -> t.Any:
+        client = self._client()
+        try:
+            return client.evalsha(*args)
+        except NoScriptError:
+            client.script_load(_HISTORY_LUA)
+            return client.evalsha(*args)
+
+    async def aclose(self) -> None:
+        """See :meth:`Broker.aclose`; also closes this loop's command connection."""
+        await super().aclose()
+        pub = self._pub_client
+        if pub is not None and pub[0] is asyncio.get_running_loop():
+            self._pub_client = None
+            await pub[1].aclose()
 
     def _close_sync(self) -> None:
         with self._sync_lock:
@@ -380,6 +526,14 @@ async def _checked(awaitable: t.Awaitable[T]) -> T:
     if task is not None and task.cancelling():
         raise asyncio.CancelledError
     return result
+
+
+def _sha1(text: str) -> str:
+    return hashlib.sha1(text.encode()).hexdigest()
+
+
+_PUBLISH_LUA_SHA = _sha1(_PUBLISH_LUA)
+_HISTORY_LUA_SHA = _sha1(_HISTORY_LUA)
 
 
 def _text(value: bytes | str) -> str:

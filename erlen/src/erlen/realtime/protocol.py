@@ -7,6 +7,7 @@ answer with an ``error`` frame); it asks it for the text of each frame it sends.
 Client → server::
 
     {"type": "subscribe", "channel": "board"}
+    {"type": "subscribe", "channel": "board", "since": 41}
     {"type": "unsubscribe", "channel": "board"}
     {"type": "ping"}
     {"type": "publish", "channel": "board", "event": "typing", "data": {...}}
@@ -14,9 +15,9 @@ Client → server::
 Server → client::
 
     {"type": "welcome", "protocol": 1, "max_message_size": 65536}
-    {"type": "subscribed", "channel": "board"}
+    {"type": "subscribed", "channel": "board", "seq": 42}
     {"type": "unsubscribed", "channel": "board"}
-    {"type": "event", "channel": "board", "event": "message.posted", "data": {...}, "id": 7}
+    {"type": "event", "channel": "board", "seq": 42, "event": "posted", "data": {...}, "id": 7}
     {"type": "pong"}
     {"type": "error", "code": "bad_json", "message": "Frame is not valid JSON."}
     {"type": "resync", "reason": "..."}
@@ -92,9 +93,14 @@ def validate_channel(channel: object) -> str:
 
 @dataclass(frozen=True, slots=True)
 class Subscribe:
-    """The client wants the events of :attr:`channel`."""
+    """The client wants the events of :attr:`channel`.
+
+    With :attr:`since` (the last ``seq`` it received on the channel, after a reconnect)
+    it also wants the events it missed, replayed from the broker's window.
+    """
 
     channel: str
+    since: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -164,7 +170,13 @@ def parse_client_frame(
     if kind == "ping":
         return Ping()
     if kind == "subscribe":
-        return Subscribe(_channel_of(frame))
+        channel = _channel_of(frame)
+        since = frame.get("since")
+        if since is not None and (type(since) is not int or since < 0):
+            raise ProtocolError(
+                BAD_FRAME, "'since' must be a sequence number (an integer >= 0).", channel=channel
+            )
+        return Subscribe(channel, since)
     if kind == "unsubscribe":
         return Unsubscribe(_channel_of(frame))
     if kind == "publish":
@@ -200,9 +212,16 @@ def welcome_frame(*, max_message_size: int = DEFAULT_MAX_MESSAGE_SIZE) -> str:
     )
 
 
-def subscribed_frame(channel: str) -> str:
-    """Acknowledge a subscription; sent once events of ``channel`` are being delivered."""
-    return encode_frame({"type": "subscribed", "channel": channel})
+def subscribed_frame(channel: str, seq: int | None = None) -> str:
+    """Acknowledge a subscription; sent once events of ``channel`` are being delivered.
+
+    ``seq`` is the number of the channel's last event the client now has (sent, replayed
+    or published before it subscribed): later events have higher numbers.
+    """
+    frame: dict[str, t.Any] = {"type": "subscribed", "channel": channel}
+    if seq is not None:
+        frame["seq"] = seq
+    return encode_frame(frame)
 
 
 def unsubscribed_frame(channel: str) -> str:
@@ -226,9 +245,17 @@ def error_frame(message: str, *, code: str = BAD_FRAME, channel: str | None = No
     return encode_frame(frame)
 
 
-def resync_frame(reason: str = "Events may have been missed; fetch the current state.") -> str:
-    """Tell the client it may have missed events and should refetch over HTTP."""
-    return encode_frame({"type": "resync", "reason": reason})
+def resync_frame(
+    reason: str = "Events may have been missed; fetch the current state.",
+    *,
+    channel: str | None = None,
+) -> str:
+    """Tell the client it may have missed events (of ``channel``, or of any) and should
+    refetch over HTTP."""
+    frame: dict[str, t.Any] = {"type": "resync", "reason": reason}
+    if channel is not None:
+        frame["channel"] = channel
+    return encode_frame(frame)
 
 
 def event_frame(channel: str, payload: bytes) -> bytes:

@@ -47,6 +47,8 @@ from . import protocol
 from .auth import Authenticator
 from .auth import OriginPolicy
 from .broker import Broker
+from .broker import History
+from .broker import seq_of
 from .errors import BrokerError
 from .errors import ProtocolError
 
@@ -179,9 +181,15 @@ class RealtimeServer:
         self._background: set[asyncio.Task[t.Any]] = set()
         # Fan-out: frames waiting for the end of the loop pass, per channel, and the
         # connections whose write buffer passed its high-water mark.
-        self._pending: dict[str, list[bytes]] = {}
+        self._pending: dict[str, tuple[list[bytes], list[int | None]]] = {}
         self._flush_scheduled = False
         self._behind: set[RealtimeConnection] = set()
+        # channel -> connection -> seq: a connection that just joined has every event up
+        # to seq; live events at or below it may still be on their way from the broker
+        # and are skipped for it, until the channel's events pass that seq.
+        self._floors: dict[str, dict[RealtimeConnection, int]] = {}
+        # channel -> connection -> live (seq, frame)s received while its history is read.
+        self._captures: dict[str, dict[RealtimeConnection, list[tuple[int | None, bytes]]]] = {}
 
     # -- lifecycle ----------------------------------------------------------------------
 
@@ -349,13 +357,15 @@ class RealtimeServer:
         if isinstance(frame, protocol.Ping):
             return protocol.pong_frame()
         if isinstance(frame, protocol.Subscribe):
-            return await self._subscribe(connection, frame.channel)
+            return await self._subscribe(connection, frame.channel, frame.since)
         if isinstance(frame, protocol.Unsubscribe):
             self._leave(connection, frame.channel)
             return protocol.unsubscribed_frame(frame.channel)
         return await self._publish(connection, frame)
 
-    async def _subscribe(self, connection: RealtimeConnection, channel: str) -> str:
+    async def _subscribe(
+        self, connection: RealtimeConnection, channel: str, since: int | None = None
+    ) -> str:
         if channel in connection.channels:
             return protocol.subscribed_frame(channel)
         if len(connection.channels) >= self.max_subscriptions:
@@ -380,17 +390,60 @@ class RealtimeServer:
                 channel=channel,
             )
         # Register first, then wait: state stays consistent if the connection goes away
-        # while Redis confirms.
-        self._members.setdefault(channel, set()).add(connection)
+        # while the broker confirms. Until the history is read, live events of the
+        # channel are captured for this connection rather than sent, so that replayed and
+        # live events join without a gap or a duplicate.
         connection.channels.add(channel)
         self.broker.add_listener(channel, self._fan_out)
-        await self.broker.wait_ready(channel)
-        return protocol.subscribed_frame(channel)
+        captures = self._captures.setdefault(channel, {})
+        captured: list[tuple[int | None, bytes]] = []
+        captures[connection] = captured
+        history: History | None = None
+        try:
+            await self.broker.wait_ready(channel)
+            history = await self.broker.history(channel, since)
+        except BrokerError as e:
+            logger.warning("Could not read the history of %r: %s", channel, e)
+        finally:
+            captures.pop(connection, None)
+            if not captures and self._captures.get(channel) is captures:
+                del self._captures[channel]
+        if channel not in connection.channels:  # dropped (too slow) meanwhile
+            return protocol.subscribed_frame(channel)
+        frames: list[bytes] = []
+        last = None
+        if history is not None:
+            last = history.seq
+            if since is not None and history.events is not None:
+                frames.extend(
+                    _text_frame(protocol.event_frame(channel, payload))
+                    for payload in history.events
+                )
+        if since is not None and (history is None or history.events is None):
+            frames.append(_text_frame(protocol.resync_frame(channel=channel).encode()))
+        for seq, frame in captured:
+            if seq is None or last is None or seq > last:
+                frames.append(frame)
+                if seq is not None:
+                    last = seq
+        if self._flush_scheduled:
+            self._flush()  # queued frames are for the current members, without this one
+        if frames and connection.protocol.state is OPEN:
+            connection.transport.write(b"".join(frames))
+        self._members.setdefault(channel, set()).add(connection)
+        if last:
+            self._floors.setdefault(channel, {})[connection] = last
+        return protocol.subscribed_frame(channel, last)
 
     def _leave(self, connection: RealtimeConnection, channel: str) -> None:
         if channel not in connection.channels:
             return
         connection.channels.discard(channel)
+        floors = self._floors.get(channel)
+        if floors is not None:
+            floors.pop(connection, None)
+            if not floors:
+                del self._floors[channel]
         members = self._members.get(channel)
         if members is not None:
             members.discard(connection)
@@ -459,17 +512,26 @@ class RealtimeServer:
         :meth:`_flush`, at the end of the current pass of the event loop: events the
         broker received together then go out to each subscriber in one write.
         """
-        if channel not in self._members:
+        members = channel in self._members
+        captures = self._captures.get(channel) if self._captures else None
+        if not members and not captures:
             return
         frame = _text_frame(protocol.event_frame(channel, payload))
+        seq = seq_of(payload)
+        if captures:
+            for captured in captures.values():
+                captured.append((seq, frame))
+        if not members:
+            return
         pending = self._pending.get(channel)
         if pending is None:
-            self._pending[channel] = [frame]
+            self._pending[channel] = ([frame], [seq])
             if not self._flush_scheduled:
                 self._flush_scheduled = True
                 asyncio.get_running_loop().call_soon(self._flush)
         else:
-            pending.append(frame)
+            pending[0].append(frame)
+            pending[1].append(seq)
 
     def _flush(self) -> None:
         """Write the queued frames of each channel to its subscribers' sockets.
@@ -482,16 +544,46 @@ class RealtimeServer:
         """
         self._flush_scheduled = False
         pending, self._pending = self._pending, {}
-        for channel, frames in pending.items():
+        for channel, (frames, seqs) in pending.items():
             members = self._members.get(channel)
             if not members:
                 continue
             data = frames[0] if len(frames) == 1 else b"".join(frames)
+            floors = self._floors.get(channel)
+            if floors:
+                self._flush_joining(channel, members, floors, data, frames, seqs)
+                continue
             for connection in members:
                 if connection.protocol.state is OPEN:
                     connection.transport.write(data)
         if self._behind:
             self._check_behind()
+
+    def _flush_joining(
+        self,
+        channel: str,
+        members: set[RealtimeConnection],
+        floors: dict[RealtimeConnection, int],
+        data: bytes,
+        frames: list[bytes],
+        seqs: list[int | None],
+    ) -> None:
+        """:meth:`_flush` for a channel some members joined with a replay just now."""
+        newest = max((seq for seq in seqs if seq is not None), default=None)
+        for connection in members:
+            if connection.protocol.state is not OPEN:
+                continue
+            floor = floors.get(connection)
+            if floor is None:
+                connection.transport.write(data)
+                continue
+            fresh = [f for f, seq in zip(frames, seqs, strict=True) if seq is None or seq > floor]
+            if fresh:
+                connection.transport.write(b"".join(fresh))
+            if newest is not None and newest >= floor:
+                del floors[connection]  # the broker's stream has caught up with it
+        if not floors:
+            del self._floors[channel]
 
     def _check_behind(self) -> None:
         """Disconnect the clients that fell more than ``max_send_buffer`` behind."""

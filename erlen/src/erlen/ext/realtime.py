@@ -70,6 +70,14 @@ class Publisher:
         batch = [(channel, _event(event, data, None)) for channel, event, data in events]
         return self.get_broker().publish_many(batch)
 
+    def presence(self, channel: str) -> list[str]:
+        """The members present on ``channel`` across realtime replicas (see the
+        ``presence_id`` option of :class:`~erlen.realtime.RealtimeServer`).
+
+        .. versionadded:: 0.2
+        """
+        return self.get_broker().presence(channel)
+
     def ping(self) -> None:
         """Raise if the broker's backend can't be reached (for readiness checks)."""
         self.get_broker().ping()

@@ -122,6 +122,11 @@ def seq_of(payload: bytes) -> int | None:
         return None
 
 
+def _check_member(member: object) -> None:
+    if not isinstance(member, str) or not 0 < len(member) <= 200 or "\n" in member:
+        raise ValueError(f"Invalid presence member {member!r}: 1-200 characters, no newline.")
+
+
 class History(t.NamedTuple):
     """What :meth:`Broker.history` found for a channel.
 
@@ -278,6 +283,79 @@ class Broker:
         if len(entries) != seq - since or seq_of(entries[0]) != since + 1:
             return History(seq, None)
         return History(seq, entries)
+
+    # -- presence -------------------------------------------------------------------------
+
+    def presence(self, channel: str) -> list[str]:
+        """The members present on ``channel``, on every replica, sorted.
+
+        Synchronous, for web views. Realtime servers keep it up to date (see
+        ``presence_id`` on :class:`~erlen.realtime.server.RealtimeServer`); entries of a
+        replica that stopped renewing them expire.
+
+        .. versionadded:: 0.2
+        """
+        self._check_open()
+        validate_channel(channel)
+        return self._presence_members(channel)
+
+    async def apresence(self, channel: str) -> list[str]:
+        """Like :meth:`presence`, for async code.
+
+        .. versionadded:: 0.2
+        """
+        self._check_open()
+        validate_channel(channel)
+        return await self._apresence_members(channel)
+
+    async def presence_join(self, channel: str, member: str, *, replica: str, ttl: float) -> None:
+        """Record ``member`` as present on ``channel`` through ``replica``, for ``ttl`` s.
+
+        When the member was present nowhere, a ``presence.join`` event is published on
+        the channel. Renew entries with :meth:`presence_refresh` before they expire.
+
+        .. versionadded:: 0.2
+        """
+        self._check_open()
+        validate_channel(channel)
+        _check_member(member)
+        changes = await self._presence_update(channel, "join", [member], replica, ttl)
+        await self._publish_presence(channel, changes)
+
+    async def presence_leave(self, channel: str, member: str, *, replica: str, ttl: float) -> None:
+        """Remove ``replica``'s entry for ``member``; ``presence.leave`` if it was the last.
+
+        .. versionadded:: 0.2
+        """
+        self._check_open()
+        validate_channel(channel)
+        _check_member(member)
+        changes = await self._presence_update(channel, "leave", [member], replica, ttl)
+        await self._publish_presence(channel, changes)
+
+    async def presence_refresh(
+        self, members: t.Mapping[str, t.Iterable[str]], *, replica: str, ttl: float
+    ) -> None:
+        """Renew ``replica``'s entries (channel -> members), expiring others' stale ones.
+
+        Members whose every entry expired (their replica died) get ``presence.leave``.
+
+        .. versionadded:: 0.2
+        """
+        self._check_open()
+        for channel, present in members.items():
+            names = list(present)
+            changes = await self._presence_update(channel, "join", names, replica, ttl)
+            await self._publish_presence(channel, changes)
+
+    async def _publish_presence(self, channel: str, changes: list[tuple[str, str]]) -> None:
+        if changes:
+            await self.apublish_many(
+                [
+                    (channel, {"event": f"presence.{kind}", "data": {"member": member}})
+                    for kind, member in changes
+                ]
+            )
 
     # -- receiving (on the broker's event loop) ----------------------------------------
 
@@ -492,6 +570,19 @@ class Broker:
 
     async def _history(self, channel: str, since: int | None) -> tuple[int, list[bytes]]:
         """The latest seq, and (with ``since``) up to ``seq - since`` newest kept payloads."""
+        raise NotImplementedError
+
+    async def _presence_update(
+        self, channel: str, op: str, members: t.Sequence[str], replica: str, ttl: float
+    ) -> list[tuple[str, str]]:
+        """Expire stale entries, then ``op`` ("join" or "leave") ``replica``'s entries of
+        ``members``; return ``("join"|"leave", member)`` for members who came or went."""
+        raise NotImplementedError
+
+    def _presence_members(self, channel: str) -> list[str]:
+        raise NotImplementedError
+
+    async def _apresence_members(self, channel: str) -> list[str]:
         raise NotImplementedError
 
     def _on_bind(self, loop: asyncio.AbstractEventLoop) -> None:

@@ -40,6 +40,8 @@ class _Exchange:
         self._lock = threading.Lock()
         self._routes: dict[str, set[MemoryBroker]] = {}
         self._logs: dict[str, _Log] = {}
+        # channel key -> (member, replica) -> when the entry expires (monotonic clock)
+        self._presence: dict[str, dict[tuple[str, str], float]] = {}
 
     def bind(self, key: str, broker: MemoryBroker) -> None:
         with self._lock:
@@ -75,6 +77,35 @@ class _Exchange:
             for broker in self._routes.get(key, ()):
                 broker._deliver_threadsafe(key, stamped)
             return log.seq
+
+    def presence_update(
+        self, key: str, op: str, members: t.Sequence[str], replica: str, ttl: float
+    ) -> list[tuple[str, str]]:
+        with self._lock:
+            entries = self._presence.setdefault(key, {})
+            before = {member for member, _ in entries}
+            now = time.monotonic()
+            for entry, expires in tuple(entries.items()):
+                if expires <= now:
+                    del entries[entry]
+            for member in members:
+                if op == "join":
+                    entries[(member, replica)] = now + ttl
+                else:
+                    entries.pop((member, replica), None)
+            after = {member for member, _ in entries}
+            if not entries:
+                del self._presence[key]
+        # In the order the Redis script reports them: leaves found expiring, then the op's.
+        changes = [("leave", member) for member in sorted(before - after)]
+        changes += [("join", member) for member in members if member in after - before]
+        return changes
+
+    def present(self, key: str) -> list[str]:
+        with self._lock:
+            now = time.monotonic()
+            entries = self._presence.get(key, {})
+            return sorted({member for (member, _), exp in entries.items() if exp > now})
 
     def history(self, key: str, since: int | None, ttl: float) -> tuple[int, list[bytes]]:
         with self._lock:
@@ -142,6 +173,17 @@ class MemoryBroker(Broker):
 
     async def _history(self, channel: str, since: int | None) -> tuple[int, list[bytes]]:
         return self._exchange.history(self.key(channel), since, self.replay_ttl)
+
+    async def _presence_update(
+        self, channel: str, op: str, members: t.Sequence[str], replica: str, ttl: float
+    ) -> list[tuple[str, str]]:
+        return self._exchange.presence_update(self.key(channel), op, members, replica, ttl)
+
+    def _presence_members(self, channel: str) -> list[str]:
+        return self._exchange.present(self.key(channel))
+
+    async def _apresence_members(self, channel: str) -> list[str]:
+        return self._exchange.present(self.key(channel))
 
     def _channel_added(self, channel: str) -> None:
         self._exchange.bind(self.key(channel), self)

@@ -79,6 +79,62 @@ end
 return result
 """
 
+# Presence of a channel: a sorted set of "member\nreplica" entries scored by when they
+# expire (Redis's clock), and a hash counting each member's entries. Every update first
+# removes expired entries (a replica that died stops renewing its own), then applies the
+# op to the given entries: "join" adds or renews them, "leave" removes them. Returns
+# {"join"|"leave", member, ...}: members that appeared or disappeared.
+# KEYS: entries, counts. ARGV: op, TTL (ms), entries...
+_PRESENCE_LUA = """
+local t = redis.call('TIME')
+local now = t[1] * 1000 + math.floor(t[2] / 1000)
+local changes = {}
+local function member_of(entry)
+  return string.sub(entry, 1, string.find(entry, '\\n', 1, true) - 1)
+end
+local function drop(entry)
+  local member = member_of(entry)
+  if redis.call('HINCRBY', KEYS[2], member, -1) <= 0 then
+    redis.call('HDEL', KEYS[2], member)
+    changes[#changes + 1] = 'leave'
+    changes[#changes + 1] = member
+  end
+end
+for _, entry in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now)) do
+  redis.call('ZREM', KEYS[1], entry)
+  drop(entry)
+end
+local ttl = tonumber(ARGV[2])
+for i = 3, #ARGV do
+  local entry = ARGV[i]
+  if ARGV[1] == 'join' then
+    if redis.call('ZADD', KEYS[1], now + ttl, entry) == 1 then
+      local member = member_of(entry)
+      if redis.call('HINCRBY', KEYS[2], member, 1) == 1 then
+        changes[#changes + 1] = 'join'
+        changes[#changes + 1] = member
+      end
+    end
+  elseif redis.call('ZREM', KEYS[1], entry) == 1 then
+    drop(entry)
+  end
+end
+if redis.call('EXISTS', KEYS[1]) == 1 then
+  redis.call('PEXPIRE', KEYS[1], 2 * ttl)
+  redis.call('PEXPIRE', KEYS[2], 2 * ttl)
+else
+  redis.call('DEL', KEYS[2])
+end
+return changes
+"""
+
+# The entries of a channel's presence that have not expired. KEYS: entries.
+_PRESENT_LUA = """
+local t = redis.call('TIME')
+local now = t[1] * 1000 + math.floor(t[2] / 1000)
+return redis.call('ZRANGEBYSCORE', KEYS[1], '(' .. now, '+inf')
+"""
+
 # The counter outlives the replay window, so that a client coming back after the window
 # expired is told to resync rather than seeing numbers start again.
 _COUNTER_TTL = 7 * 86400.0
@@ -256,36 +312,74 @@ class RedisBroker(Broker):
         return pub[1]
 
     async def _history(self, channel: str, since: int | None) -> tuple[int, list[bytes]]:
-        client = self._async_client()
-        args = (
-            _HISTORY_LUA_SHA,
-            2,
-            f"{self._key_prefix}seq:{channel}",
-            f"{self._key_prefix}log:{channel}",
-            "" if since is None else since,
-            # MAXLEN ~ may keep a few more: the window is exactly replay_size for readers.
-            self.replay_size,
-        )
+        keys = (f"{self._key_prefix}seq:{channel}", f"{self._key_prefix}log:{channel}")
+        # MAXLEN ~ may keep a few more: the window is exactly replay_size for readers.
+        args = ("" if since is None else since, self.replay_size)
         try:
-            if client is None:
-                result = await asyncio.to_thread(self._sync_history, args)
-            else:
-                try:
-                    result = await client.evalsha(*args)
-                except NoScriptError:
-                    await client.script_load(_HISTORY_LUA)
-                    result = await client.evalsha(*args)
+            result = await self._aeval(_HISTORY_LUA, _HISTORY_LUA_SHA, keys, args)
         except redis.RedisError as e:
             raise BrokerUnavailable(f"Could not read the history of {channel!r}: {e}") from e
         return int(result[0]), list(reversed(result[1:]))
 
-    def _sync_history(self, args: tuple[t.Any, ...]) -> t.Any:
+    def _eval(self, source: str, sha: str, keys: t.Sequence[str], args: t.Sequence[t.Any]) -> t.Any:
         client = self._client()
         try:
-            return client.evalsha(*args)
+            return client.evalsha(sha, len(keys), *keys, *args)
         except NoScriptError:
-            client.script_load(_HISTORY_LUA)
-            return client.evalsha(*args)
+            client.script_load(source)
+            return client.evalsha(sha, len(keys), *keys, *args)
+
+    async def _aeval(
+        self, source: str, sha: str, keys: t.Sequence[str], args: t.Sequence[t.Any]
+    ) -> t.Any:
+        client = self._async_client()
+        if client is None:
+            return await asyncio.to_thread(self._eval, source, sha, keys, args)
+        try:
+            return await client.evalsha(sha, len(keys), *keys, *args)
+        except NoScriptError:
+            await client.script_load(source)
+            return await client.evalsha(sha, len(keys), *keys, *args)
+
+    # -- presence -----------------------------------------------------------------------
+
+    def _presence_keys(self, channel: str) -> tuple[str, str]:
+        return (
+            f"{self._key_prefix}presence:{channel}",
+            f"{self._key_prefix}presence-count:{channel}",
+        )
+
+    async def _presence_update(
+        self, channel: str, op: str, members: t.Sequence[str], replica: str, ttl: float
+    ) -> list[tuple[str, str]]:
+        entries = [f"{member}\n{replica}" for member in members]
+        args = (op, int(ttl * 1000), *entries)
+        try:
+            result = await self._aeval(
+                _PRESENCE_LUA, _PRESENCE_LUA_SHA, self._presence_keys(channel), args
+            )
+        except redis.RedisError as e:
+            raise BrokerUnavailable(f"Could not update the presence of {channel!r}: {e}") from e
+        texts = [_text(item) for item in result]
+        return list(zip(texts[::2], texts[1::2], strict=True))
+
+    def _presence_members(self, channel: str) -> list[str]:
+        try:
+            result = self._eval(
+                _PRESENT_LUA, _PRESENT_LUA_SHA, self._presence_keys(channel)[:1], ()
+            )
+        except redis.RedisError as e:
+            raise BrokerUnavailable(f"Could not read the presence of {channel!r}: {e}") from e
+        return _members(result)
+
+    async def _apresence_members(self, channel: str) -> list[str]:
+        try:
+            result = await self._aeval(
+                _PRESENT_LUA, _PRESENT_LUA_SHA, self._presence_keys(channel)[:1], ()
+            )
+        except redis.RedisError as e:
+            raise BrokerUnavailable(f"Could not read the presence of {channel!r}: {e}") from e
+        return _members(result)
 
     async def aclose(self) -> None:
         """See :meth:`Broker.aclose`; also closes this loop's command connection."""
@@ -534,6 +628,12 @@ def _sha1(text: str) -> str:
 
 _PUBLISH_LUA_SHA = _sha1(_PUBLISH_LUA)
 _HISTORY_LUA_SHA = _sha1(_HISTORY_LUA)
+_PRESENCE_LUA_SHA = _sha1(_PRESENCE_LUA)
+_PRESENT_LUA_SHA = _sha1(_PRESENT_LUA)
+
+
+def _members(entries: t.Iterable[bytes | str]) -> list[str]:
+    return sorted({_text(entry).partition("\n")[0] for entry in entries})
 
 
 def _text(value: bytes | str) -> str:

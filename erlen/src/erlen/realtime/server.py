@@ -51,6 +51,8 @@ from .broker import History
 from .broker import seq_of
 from .errors import BrokerError
 from .errors import ProtocolError
+from .presence import PresenceIdCallable
+from .presence import PresenceTracker
 
 logger = logging.getLogger("erlen.realtime.server")
 
@@ -133,6 +135,11 @@ class RealtimeServer:
     :param ping_timeout: Seconds to wait for a pong before closing.
     :param open_timeout: Seconds allowed for the opening handshake.
     :param close_timeout: Seconds allowed for the closing handshake.
+    :param presence_id: ``presence_id(session, channel)`` names the member a subscriber
+        counts as on a channel, or returns ``None`` for no presence there. Without it,
+        no presence is kept.
+    :param presence_interval: Seconds between renewals of this replica's presence
+        entries; a replica that stops renewing them (it crashed) loses them after three.
     """
 
     def __init__(
@@ -156,6 +163,8 @@ class RealtimeServer:
         ping_timeout: float | None = 20,
         open_timeout: float | None = 10,
         close_timeout: float | None = 5,
+        presence_id: PresenceIdCallable | None = None,
+        presence_interval: float = 5.0,
     ) -> None:
         self.broker = broker
         self.auth = auth
@@ -174,6 +183,9 @@ class RealtimeServer:
         self.ping_timeout = ping_timeout
         self.open_timeout = open_timeout
         self.close_timeout = close_timeout
+        self.presence_id = presence_id
+        #: This replica's presence entries (``None`` without ``presence_id``).
+        self.presence = PresenceTracker(broker, interval=presence_interval) if presence_id else None
         self._server: Server | None = None
         self._connections: set[RealtimeConnection] = set()
         self._members: dict[str, set[RealtimeConnection]] = {}
@@ -204,6 +216,8 @@ class RealtimeServer:
         except BaseException:
             self.broker.remove_resync_callback(self._on_resync)
             raise
+        if self.presence is not None:
+            self.presence.start()
 
     async def _serve(self, host: str, port: int) -> Server:
         return await serve(
@@ -248,6 +262,8 @@ class RealtimeServer:
             for connection in tuple(self._connections):
                 connection.transport.abort()
             await server.wait_closed()
+        if self.presence is not None:
+            await self.presence.stop()  # after the closed connections' leaves
         self.broker.remove_resync_callback(self._on_resync)
 
     async def serve_forever(self, host: str = "0.0.0.0", port: int = 8001) -> None:
@@ -401,6 +417,11 @@ class RealtimeServer:
         history: History | None = None
         try:
             await self.broker.wait_ready(channel)
+            member = self._member(connection, channel)
+            if member is not None and self.presence is not None and channel in connection.channels:
+                # Before the history is read: the subscriber's own presence.join is then
+                # part of what it already has, and only the others hear it.
+                await self.presence.join(channel, member)
             history = await self.broker.history(channel, since)
         except BrokerError as e:
             logger.warning("Could not read the history of %r: %s", channel, e)
@@ -439,6 +460,10 @@ class RealtimeServer:
         if channel not in connection.channels:
             return
         connection.channels.discard(channel)
+        if self.presence is not None:
+            member = self._member(connection, channel)
+            if member is not None:
+                self.presence.leave(channel, member)
         floors = self._floors.get(channel)
         if floors is not None:
             floors.pop(connection, None)
@@ -450,6 +475,15 @@ class RealtimeServer:
             if not members:
                 del self._members[channel]
         self.broker.remove_listener(channel, self._fan_out)
+
+    def _member(self, connection: RealtimeConnection, channel: str) -> str | None:
+        if self.presence_id is None:
+            return None
+        try:
+            return self.presence_id(connection.session, channel)
+        except Exception:
+            logger.exception("presence_id() failed for channel %r.", channel)
+            return None
 
     async def _publish(self, connection: RealtimeConnection, frame: protocol.Publish) -> str | None:
         channel = frame.channel

@@ -421,8 +421,32 @@ def session_cookie() -> str:
     return t.cast(str, serializer.dumps({"user_id": 1}))
 
 
+Publish = t.Callable[[list[tuple[int, dict[str, t.Any]]]], None]
+
+
+def raw_publisher(client: t.Any, prefix: str) -> Publish:
+    """The lean server's publisher: PUBLISH in a pipeline, nothing else."""
+
+    def publish(batch: list[tuple[int, dict[str, t.Any]]]) -> None:
+        pipe = client.pipeline(transaction=False)
+        for room, event in batch:
+            pipe.publish(f"{prefix}:room:{room}", json.dumps(event, separators=(",", ":")))
+        pipe.execute()
+
+    return publish
+
+
+def erlen_publisher(broker: t.Any) -> Publish:
+    """erlen's real publishing path: seq + replay window + PUBLISH, batched."""
+
+    def publish(batch: list[tuple[int, dict[str, t.Any]]]) -> None:
+        broker.publish_many([(f"room:{room}", event) for room, event in batch])
+
+    return publish
+
+
 def publish_step(
-    client: t.Any, prefix: str, rooms: int, rate: float, duration: float, step: int
+    publish: Publish, rooms: int, rate: float, duration: float, step: int
 ) -> list[int]:
     """Publish ``rate`` events/s for ``duration`` s, round-robin; return events per room."""
     sent = [0] * rooms
@@ -435,16 +459,46 @@ def publish_step(
             break
         due = int((now - start) * rate) - total
         if due > 0:
-            pipe = client.pipeline(transaction=False)
+            batch = []
             for _ in range(due):
                 room = total % rooms
                 event = {"event": "bench", "data": {"st": step, "ts": time.time(), "pad": PAD}}
-                pipe.publish(f"{prefix}:room:{room}", json.dumps(event, separators=(",", ":")))
+                batch.append((room, event))
                 sent[room] += 1
                 total += 1
-            pipe.execute()
+            publish(batch)
         time.sleep(0.002)
     return sent
+
+
+def publisher_bench(redis_url: str, n: int) -> dict[str, float]:
+    """Events/s publishing one by one vs in batches of 100, on erlen's broker (seq + log)."""
+    from erlen.realtime import RedisBroker
+
+    broker = RedisBroker(redis_url, prefix="bp", replay_size=256)
+    event = {"event": "bench", "data": {"pad": PAD}}
+    rates: dict[str, float] = {}
+    try:
+        broker.publish("warm", event)
+        for name in ("publish", "publish_many", "publish", "publish_many"):
+            started = time.perf_counter()
+            if name == "publish":
+                for i in range(n):
+                    broker.publish(f"room:{i % 10}", event)
+            else:
+                for first in range(0, n, 100):
+                    count = min(100, n - first)
+                    broker.publish_many([(f"room:{i % 10}", event) for i in range(count)])
+            rate = n / (time.perf_counter() - started)
+            rates[name] = max(rates.get(name, 0.0), rate)  # best of two rounds
+    finally:
+        broker.close()
+    print(
+        f"publisher: publish() {rates['publish']:,.0f} events/s, publish_many(100)"
+        f" {rates['publish_many']:,.0f} events/s = {rates['publish_many'] / rates['publish']:.1f}x",
+        flush=True,
+    )
+    return rates
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -457,7 +511,7 @@ def run_step(
     kind: str,
     pid: int,
     pool: LoadPool,
-    redis_client: t.Any,
+    publish: Publish,
     redis_pid: int,
     members: list[int],
     rate: float,
@@ -469,7 +523,7 @@ def run_step(
     redis0 = cpu_seconds(redis_pid)
     load0 = sum(pool.broadcast("cpu"))
     wall0 = time.monotonic()
-    sent = publish_step(redis_client, KEY_PREFIX[kind], len(members), rate, duration, step)
+    sent = publish_step(publish, len(members), rate, duration, step)
     expected = sum(n * m for n, m in zip(sent, members, strict=True))
     deadline = time.monotonic() + max(5.0, duration)
     delivered = 0
@@ -522,6 +576,12 @@ def main() -> None:
     )
     parser.add_argument("--servers", default="lean,erlen", help="which servers, comma-separated")
     parser.add_argument("--quick", action="store_true", help="100 clients, 4 rooms, short steps")
+    parser.add_argument(
+        "--publisher-events",
+        type=int,
+        default=3000,
+        help="events for the publisher comparison (publish vs publish_many); 0 skips it",
+    )
     parser.add_argument("--json", help="write the results to this file")
     args = parser.parse_args()
     if args.quick:
@@ -535,11 +595,21 @@ def main() -> None:
     redis_url = f"redis://127.0.0.1:{redis_port}/0"
     processes: list[subprocess.Popen[bytes]] = []
     pool: LoadPool | None = None
+    erlen_broker: t.Any = None
     results: dict[str, t.Any] = {"config": vars(args), "servers": {}, "steps": []}
     try:
         redis_process = start_redis(redis_port, workdir)
         processes.append(redis_process)
         redis_client = redis.Redis.from_url(redis_url)
+        if args.publisher_events:
+            results["publisher"] = publisher_bench(redis_url, args.publisher_events)
+        from erlen.realtime import RedisBroker
+
+        erlen_broker = RedisBroker(redis_url, prefix=KEY_PREFIX["erlen"])
+        publishers = {
+            "lean": raw_publisher(redis_client, KEY_PREFIX["lean"]),
+            "erlen": erlen_publisher(erlen_broker),
+        }
         pool = LoadPool(args.procs)
         cookie = session_cookie()
         members = [0] * args.rooms
@@ -555,9 +625,11 @@ def main() -> None:
             pids[kind] = process.pid
             time.sleep(1.0)
             rss0 = rss_bytes(process.pid)
+            cpu0 = cpu_seconds(process.pid)
             started = time.monotonic()
             failures = pool.ask_all(*(("connect", kind, port, a, cookie) for a in assignments))
             connect_s = time.monotonic() - started
+            connect_cpu = cpu_seconds(process.pid) - cpu0
             time.sleep(2.0)
             rss1 = rss_bytes(process.pid)
             if sum(failures):
@@ -567,10 +639,12 @@ def main() -> None:
                 "rss_connected_mib": rss1 / 2**20,
                 "kib_per_connection": (rss1 - rss0) / 1024 / args.clients,
                 "connect_s": connect_s,
+                "connect_cpu_us": 1e6 * connect_cpu / args.clients,
             }
             results["servers"][kind] = info
             print(
-                f"{kind:>5}: {args.clients} clients connected in {connect_s:.2f} s;"
+                f"{kind:>5}: {args.clients} clients connected in {connect_s:.2f} s"
+                f" ({info['connect_cpu_us']:.0f} µs server CPU each);"
                 f" RSS {info['rss_idle_mib']:.1f} -> {info['rss_connected_mib']:.1f} MiB"
                 f" = {info['kib_per_connection']:.1f} KiB/connection",
                 flush=True,
@@ -585,7 +659,7 @@ def main() -> None:
                     kind,
                     pids[kind],
                     pool,
-                    redis_client,
+                    publishers[kind],
                     redis_process.pid,
                     members,
                     rate,
@@ -599,6 +673,8 @@ def main() -> None:
         print()
         print(summary(results, kinds))
     finally:
+        if erlen_broker is not None:
+            erlen_broker.close()
         # Servers first: closing the clients under a backlog only makes them log.
         for process in reversed(processes):
             process.terminate()
@@ -633,6 +709,10 @@ def summary(results: dict[str, t.Any], kinds: list[str]) -> str:
     memory = e["kib_per_connection"] / b["kib_per_connection"]
     lines.append(f"  KiB per idle connection: {memory:.2f}")
     lines.append(f"  connect storm time:      {e['connect_s'] / b['connect_s']:.2f}")
+    lines.append(
+        f"  server CPU per connect:  {e['connect_cpu_us'] / b['connect_cpu_us']:.2f}"
+        " (erlen's includes the subscribe round trip: lean has none)"
+    )
     by_rate: dict[float, dict[str, dict[str, t.Any]]] = collections.defaultdict(dict)
     for row in results["steps"]:
         by_rate[row["rate"]][row["server"]] = row

@@ -126,3 +126,29 @@ def test_since_must_be_a_sequence_number(make_broker: BrokerFactory, run: Runner
                 assert (frame["type"], frame["code"]) == ("error", "bad_frame")
 
     run(main())
+
+
+def test_every_new_subscriber_starts_at_the_channels_latest_seq(
+    make_broker: BrokerFactory, run: Runner
+) -> None:
+    broker = make_broker()
+    server = make_server(broker)
+
+    async def main() -> None:
+        async with running(server):
+            for n in range(3):
+                broker.publish("board", {"n": n})
+            async with client(server) as first, client(server) as second:
+                await send(first, type="subscribe", channel="board")
+                assert await recv(first) == {"type": "subscribed", "channel": "board", "seq": 3}
+                broker.publish("board", {"n": 3})
+                assert (await recv(first))["seq"] == 4
+                # The channel is live on this server now; a newcomer starts after seq 4.
+                await send(second, type="subscribe", channel="board")
+                assert await recv(second) == {"type": "subscribed", "channel": "board", "seq": 4}
+                broker.publish("board", {"n": 4})
+                assert (await recv(first))["seq"] == 5
+                assert (await recv(second))["seq"] == 5
+                assert await silent(second)
+
+    run(main())

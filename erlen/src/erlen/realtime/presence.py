@@ -72,18 +72,21 @@ class PresenceTracker:
             task.cancel()
             await asyncio.gather(task, return_exceptions=True)
 
-    async def join(self, channel: str, member: str) -> None:
+    async def join(self, channel: str, member: str) -> bool:
         """Count one more local connection of ``member`` on ``channel``.
 
-        Waits until the broker recorded a new arrival, so that the member is present by
-        the time the client hears it is subscribed.
+        When the member is new on this replica, waits until the broker recorded it (so
+        it is present by the time the client hears it is subscribed) and returns
+        ``True``: a ``presence.join`` may have been published.
         """
         counts = self._local.setdefault(channel, {})
         counts[member] = counts.get(member, 0) + 1
-        if counts[member] == 1 and self._ops is not None:
-            done = asyncio.get_running_loop().create_future()
-            self._ops.put_nowait(("join", channel, member, done))
-            await done
+        if counts[member] > 1 or self._ops is None:
+            return False
+        done = asyncio.get_running_loop().create_future()
+        self._ops.put_nowait(("join", channel, member, done))
+        await done
+        return True
 
     def leave(self, channel: str, member: str) -> None:
         """Count one local connection less; the broker hears of it in the background."""

@@ -189,7 +189,10 @@ class RealtimeServer:
         self._server: Server | None = None
         self._connections: set[RealtimeConnection] = set()
         self._members: dict[str, set[RealtimeConnection]] = {}
-        self._welcome = protocol.welcome_frame(max_message_size=max_message_size)
+        # The same for every connection: serialized once, written as bytes.
+        self._welcome = _text_frame(
+            protocol.welcome_frame(max_message_size=max_message_size).encode()
+        )
         self._background: set[asyncio.Task[t.Any]] = set()
         # Fan-out: frames waiting for the end of the loop pass, per channel, and the
         # connections whose write buffer passed its high-water mark.
@@ -200,6 +203,10 @@ class RealtimeServer:
         # to seq; live events at or below it may still be on their way from the broker
         # and are skipped for it, until the channel's events pass that seq.
         self._floors: dict[str, dict[RealtimeConnection, int]] = {}
+        # channel -> the seq of the last event fanned out (or read from the broker) while
+        # the channel had a listener here.
+        self._known_seq: dict[str, int] = {}
+        self._lookups: dict[str, asyncio.Future[History]] = {}
         # channel -> connection -> live (seq, frame)s received while its history is read.
         self._captures: dict[str, dict[RealtimeConnection, list[tuple[int | None, bytes]]]] = {}
 
@@ -348,12 +355,23 @@ class RealtimeServer:
         # connection would keep it for as long as the socket.
         connection.response = None
         try:
-            await connection.send(self._welcome)
+            # Written like fan-out frames: no send() machinery for a fixed first frame.
+            if connection.protocol.state is OPEN:
+                connection.transport.write(self._welcome)
             while True:
                 # recv() rather than `async for`: no async generator per connection.
                 message = await connection.recv()
                 reply = await self._reply(connection, message)
-                if reply is not None:
+                if reply is None:
+                    continue
+                if (
+                    connection.protocol.state is OPEN
+                    and connection.transport.get_write_buffer_size() < self.write_limit
+                ):
+                    connection.transport.write(_text_frame(reply.encode()))
+                else:
+                    # Behind (or closing): send() waits for the buffer to drain, so a
+                    # client that doesn't read its replies stops being read.
                     await connection.send(reply)
         except ConnectionClosed:
             pass
@@ -418,11 +436,22 @@ class RealtimeServer:
         try:
             await self.broker.wait_ready(channel)
             member = self._member(connection, channel)
+            announced = False
             if member is not None and self.presence is not None and channel in connection.channels:
                 # Before the history is read: the subscriber's own presence.join is then
                 # part of what it already has, and only the others hear it.
-                await self.presence.join(channel, member)
-            history = await self.broker.history(channel, since)
+                announced = await self.presence.join(channel, member)
+            known = self._known_seq.get(channel)
+            if since is not None:
+                history = await self.broker.history(channel, since)
+            elif known is not None and not announced:
+                # Everything after the last event fanned out here reaches the new member:
+                # that is its starting point, no need to ask the broker.
+                history = History(known, [])
+            else:
+                history = await self._latest(channel)
+            if channel in connection.channels:
+                self._known_seq[channel] = max(history.seq, self._known_seq.get(channel, 0))
         except BrokerError as e:
             logger.warning("Could not read the history of %r: %s", channel, e)
         finally:
@@ -435,6 +464,10 @@ class RealtimeServer:
         last = None
         if history is not None:
             last = history.seq
+            if since is None:
+                # A shared lookup may predate events fanned out before this connection
+                # began capturing: start after those.
+                last = max(last, self._known_seq.get(channel, 0))
             if since is not None and history.events is not None:
                 frames.extend(
                     _text_frame(protocol.event_frame(channel, payload))
@@ -456,6 +489,19 @@ class RealtimeServer:
             self._floors.setdefault(channel, {})[connection] = last
         return protocol.subscribed_frame(channel, last)
 
+    async def _latest(self, channel: str) -> History:
+        """The channel's latest seq from the broker, one lookup per channel at a time.
+
+        A connect storm subscribes hundreds of clients to the same few channels before
+        any event flows: they share the lookup in flight.
+        """
+        lookup = self._lookups.get(channel)
+        if lookup is None:
+            lookup = asyncio.ensure_future(self.broker.history(channel))
+            self._lookups[channel] = lookup
+            lookup.add_done_callback(lambda _: self._lookups.pop(channel, None))
+        return await asyncio.shield(lookup)
+
     def _leave(self, connection: RealtimeConnection, channel: str) -> None:
         if channel not in connection.channels:
             return
@@ -474,6 +520,8 @@ class RealtimeServer:
             members.discard(connection)
             if not members:
                 del self._members[channel]
+                if channel not in self._captures:
+                    self._known_seq.pop(channel, None)  # the listener goes too
         self.broker.remove_listener(channel, self._fan_out)
 
     def _member(self, connection: RealtimeConnection, channel: str) -> str | None:
@@ -552,6 +600,8 @@ class RealtimeServer:
             return
         frame = _text_frame(protocol.event_frame(channel, payload))
         seq = seq_of(payload)
+        if seq is not None:
+            self._known_seq[channel] = seq
         if captures:
             for captured in captures.values():
                 captured.append((seq, frame))
@@ -654,6 +704,7 @@ class RealtimeServer:
         """The broker may have lost events: tell subscribed clients to refetch."""
         if self._flush_scheduled:
             self._flush()  # events received before the loss go out first
+        self._known_seq.clear()
         targets = [connection for connection in self._connections if connection.channels]
         if targets:
             logger.info("Asking %d client(s) to resync.", len(targets))

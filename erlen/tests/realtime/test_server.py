@@ -454,7 +454,13 @@ def test_publishing_is_refused_without_on_publish(make_broker: BrokerFactory, ru
     run(main())
 
 
-def test_resync_frame_goes_to_subscribed_clients_when_events_may_be_lost(
+def kill_pubsub_connection(admin: redis.Redis, prefix: str) -> None:
+    for info in admin.client_list():
+        if info.get("name") == f"{prefix}:realtime":
+            admin.client_kill_filter(_id=info["id"])
+
+
+def test_events_published_while_the_server_was_cut_from_redis_are_caught_up(
     prefix: str, redis_url: str
 ) -> None:
     broker = RedisBroker(redis_url, prefix=prefix)
@@ -465,14 +471,19 @@ def test_resync_frame_goes_to_subscribed_clients_when_events_may_be_lost(
         try:
             async with running(server), client(server) as subscribed, client(server) as idle:
                 await subscribe(subscribed, "board")
-                for info in admin.client_list():
-                    if info.get("name") == f"{prefix}:realtime":
-                        admin.client_kill_filter(_id=info["id"])
-                assert (await recv(subscribed, timeout=10))["type"] == "resync"
-                assert await silent(idle)
-                # And the subscription was renewed.
+                broker.publish("board", {"n": 0})
+                assert (await recv(subscribed))["n"] == 0
+                kill_pubsub_connection(admin, prefix)
+                # Published while the server has no subscription: only the window has it.
                 broker.publish("board", {"n": 1})
-                assert (await recv(subscribed))["n"] == 1
+                frame = await recv(subscribed, timeout=10)
+                assert (frame["type"], frame["seq"], frame["n"]) == ("event", 2, 1)
+                # And the subscription was renewed.
+                broker.publish("board", {"n": 2})
+                frame = await recv(subscribed)
+                assert (frame["seq"], frame["n"]) == (3, 2)
+                assert await silent(subscribed)
+                assert await silent(idle)
         finally:
             admin.close()
             await broker.aclose()
@@ -480,15 +491,47 @@ def test_resync_frame_goes_to_subscribed_clients_when_events_may_be_lost(
     asyncio.run(main())
 
 
-def test_resync_with_the_memory_broker(prefix: str) -> None:
+def test_resync_frame_goes_to_subscribed_clients_when_events_were_lost(
+    prefix: str, redis_url: str
+) -> None:
+    broker = RedisBroker(redis_url, prefix=prefix, replay_size=0)
+    server = make_server(broker)
+
+    async def main() -> None:
+        admin = redis.Redis.from_url(redis_url)
+        try:
+            async with running(server), client(server) as subscribed, client(server) as idle:
+                await subscribe(subscribed, "board")
+                kill_pubsub_connection(admin, prefix)
+                broker.publish("board", {"n": 1})  # lost: no window to replay it from
+                frame = await recv(subscribed, timeout=10)
+                assert (frame["type"], frame["channel"]) == ("resync", "board")
+                assert await silent(idle)
+                # And the subscription was renewed.
+                broker.publish("board", {"n": 2})
+                frame = await recv(subscribed)
+                assert (frame["seq"], frame["n"]) == (2, 2)
+        finally:
+            admin.close()
+            await broker.aclose()
+
+    asyncio.run(main())
+
+
+def test_reconnect_that_lost_nothing_is_invisible_to_clients(prefix: str) -> None:
     broker = MemoryBroker(prefix=prefix)
     server = make_server(broker)
 
     async def main() -> None:
         async with running(server), client(server) as ws:
             await subscribe(ws, "board")
+            broker.publish("board", {"n": 0})
+            assert (await recv(ws))["seq"] == 1
             broker.simulate_reconnect()
-            assert (await recv(ws))["type"] == "resync"
+            broker.publish("board", {"n": 1})
+            frame = await recv(ws)
+            assert (frame["type"], frame["seq"]) == ("event", 2)
+            assert await silent(ws)
         await broker.aclose()
 
     asyncio.run(main())

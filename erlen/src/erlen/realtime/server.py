@@ -8,12 +8,17 @@ session cookie 401, so nothing unauthenticated ever holds a websocket.
 
 Fan-out is the hot path and is kept lean: the server registers one callback per channel
 with the broker (which holds one Redis connection for the whole process), builds each
-``event`` frame once from the payload the broker carried, and writes it to every
-subscriber with :func:`websockets.asyncio.server.broadcast` -- no task, queue or Redis
-connection per socket. Broadcasting has no backpressure, so before writing the server
-looks at each socket's unsent bytes: a client more than ``max_send_buffer`` behind is
-disconnected (close code 1013) instead of buffering without bound. It will reconnect and
-refetch, which is the protocol's answer to missed events anyway.
+``event`` frame and its websocket framing once from the payload the broker carried, and
+writes those bytes to every subscriber's transport (events of one channel received in
+the same loop pass in one write) -- no task, queue, Redis connection or frame building
+per socket. Fan-out has no backpressure: a socket whose buffer passes its high-water
+mark reports itself, and one more than ``max_send_buffer`` behind is disconnected
+(close code 1013) instead of buffering without bound. It will reconnect and resume from
+its last ``seq``.
+
+Every event carries its ``seq`` in its channel. A client subscribing with ``since`` gets
+what it missed from the broker's replay window; after the server's own broker
+connection drops, the server catches each channel up the same way.
 
 Each connection is handled by one coroutine that reads frames in order: oversized ones
 close the connection with 1009 (``websockets`` enforces ``max_message_size``), malformed
@@ -31,7 +36,6 @@ import threading
 import time
 import typing as t
 
-from websockets.asyncio.server import broadcast
 from websockets.asyncio.server import serve
 from websockets.asyncio.server import Server
 from websockets.asyncio.server import ServerConnection
@@ -207,6 +211,10 @@ class RealtimeServer:
         # the channel had a listener here.
         self._known_seq: dict[str, int] = {}
         self._lookups: dict[str, asyncio.Future[History]] = {}
+        # channel -> live (seq, frame)s held while it catches up after a reconnect, and
+        # then the seq it caught up to.
+        self._caught_up: dict[str, int] = {}
+        self._holding: dict[str, list[tuple[int | None, bytes]]] = {}
         # channel -> connection -> live (seq, frame)s received while its history is read.
         self._captures: dict[str, dict[RealtimeConnection, list[tuple[int | None, bytes]]]] = {}
 
@@ -522,6 +530,7 @@ class RealtimeServer:
                 del self._members[channel]
                 if channel not in self._captures:
                     self._known_seq.pop(channel, None)  # the listener goes too
+                    self._caught_up.pop(channel, None)
         self.broker.remove_listener(channel, self._fan_out)
 
     def _member(self, connection: RealtimeConnection, channel: str) -> str | None:
@@ -596,10 +605,21 @@ class RealtimeServer:
         """
         members = channel in self._members
         captures = self._captures.get(channel) if self._captures else None
-        if not members and not captures:
+        if not members and not captures and channel not in self._holding:
             return
         frame = _text_frame(protocol.event_frame(channel, payload))
         seq = seq_of(payload)
+        if self._holding:
+            held = self._holding.get(channel)
+            if held is not None:  # catching up after a reconnect: these go after
+                held.append((seq, frame))
+                return
+        if self._caught_up:
+            floor = self._caught_up.get(channel)
+            if floor is not None:
+                if seq is not None and seq <= floor:
+                    return  # replayed already by the catch-up
+                del self._caught_up[channel]
         if seq is not None:
             self._known_seq[channel] = seq
         if captures:
@@ -701,14 +721,67 @@ class RealtimeServer:
             connection.transport.abort()
 
     def _on_resync(self) -> None:
-        """The broker may have lost events: tell subscribed clients to refetch."""
+        """The broker's connection was lost for a moment: catch every channel up.
+
+        Each channel whose last seq is known here replays what it missed from the
+        broker's window, in order, ahead of the live events held meanwhile. Clients of
+        the channels that can't be caught up get a ``resync`` frame for that channel.
+        """
         if self._flush_scheduled:
             self._flush()  # events received before the loss go out first
-        self._known_seq.clear()
-        targets = [connection for connection in self._connections if connection.channels]
-        if targets:
-            logger.info("Asking %d client(s) to resync.", len(targets))
-            broadcast(targets, protocol.resync_frame(), text=True)
+        known, self._known_seq = self._known_seq, {}
+        for channel in set(self._members) | set(self._captures):
+            since = known.get(channel)
+            if since is None or channel in self._captures or channel in self._holding:
+                # Subscribing right now, or no position to resume from: refetch.
+                frame = _text_frame(protocol.resync_frame(channel=channel).encode())
+                for connection in (
+                    *self._members.get(channel, ()),
+                    *self._captures.get(channel, ()),
+                ):
+                    if connection.protocol.state is OPEN:
+                        connection.transport.write(frame)
+                continue
+            self._holding[channel] = []
+            task = asyncio.get_running_loop().create_task(self._catch_up(channel, since))
+            self._background.add(task)
+            task.add_done_callback(self._background.discard)
+
+    async def _catch_up(self, channel: str, since: int) -> None:
+        """Replay ``channel``'s events after ``since`` to its members, then the held ones."""
+        history: History | None = None
+        try:
+            history = await self.broker.history(channel, since)
+        except BrokerError as e:
+            logger.warning("Could not catch %r up after a reconnect: %s", channel, e)
+        finally:
+            held = self._holding.pop(channel, [])
+        frames: list[bytes] = []
+        seqs: list[int | None] = []
+        last = since
+        if history is None or history.events is None:
+            logger.info("Asking the clients of %r to resync.", channel)
+            frames.append(_text_frame(protocol.resync_frame(channel=channel).encode()))
+            seqs.append(None)
+        else:
+            for payload in history.events:
+                frames.append(_text_frame(protocol.event_frame(channel, payload)))
+                seqs.append(seq_of(payload))
+            last = history.seq
+        for seq, frame in held:
+            if seq is None or seq > last:
+                frames.append(frame)
+                seqs.append(seq)
+        newest = max((seq for seq in seqs if seq is not None), default=last)
+        if channel in self._members:
+            self._known_seq[channel] = max(newest, self._known_seq.get(channel, 0))
+            # Events up to here may still be on their way from the broker: skip them.
+            self._caught_up[channel] = newest
+        if frames and channel in self._members:
+            if self._flush_scheduled:
+                self._flush()
+            self._pending[channel] = (frames, seqs)
+            self._flush()
 
 
 def _text_frame(data: bytes) -> bytes:

@@ -193,6 +193,8 @@ class RealtimeServer:
         self._server: Server | None = None
         self._connections: set[RealtimeConnection] = set()
         self._members: dict[str, set[RealtimeConnection]] = {}
+        # (connection, channel) pairs counted in presence.
+        self._counted: set[tuple[RealtimeConnection, str]] = set()
         # The same for every connection: serialized once, written as bytes.
         self._welcome = _text_frame(
             protocol.welcome_frame(max_message_size=max_message_size).encode()
@@ -448,6 +450,7 @@ class RealtimeServer:
             if member is not None and self.presence is not None and channel in connection.channels:
                 # Before the history is read: the subscriber's own presence.join is then
                 # part of what it already has, and only the others hear it.
+                self._counted.add((connection, channel))
                 announced = await self.presence.join(channel, member)
             known = self._known_seq.get(channel)
             if since is not None:
@@ -514,7 +517,8 @@ class RealtimeServer:
         if channel not in connection.channels:
             return
         connection.channels.discard(channel)
-        if self.presence is not None:
+        if self.presence is not None and (connection, channel) in self._counted:
+            self._counted.discard((connection, channel))
             member = self._member(connection, channel)
             if member is not None:
                 self.presence.leave(channel, member)

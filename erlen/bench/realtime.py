@@ -13,12 +13,16 @@ plain asyncio protocols (no library, no per-message task), so it stays cheap.
   research/realtime_bench.md measured.
 
 Events (~150 B of JSON with the step and ``time.time()`` at publish) are published
-round-robin over the rooms at a rising rate; each step publishes for ``--duration``
+round-robin over the rooms at a rising rate -- for erlen through its real path
+(``RedisBroker.publish_many``: seq, replay window, PUBLISH), for the bare loop with plain
+``PUBLISH`` in a pipeline; each step publishes for ``--duration``
 seconds then drains. Steps alternate between the two servers (the order flips every step)
 so drifting machine load hits both alike. Reported per server and step: delivered msg/s,
 delivery ratio, server CPU µs per delivered message (the most noise-robust figure, read
 from ``/proc``), p50/p99 publish→receive latency; per server: RSS KiB per idle connection
-and the connect-storm time. Then the ratios erlen / lean.
+(meaningless below ~1,000 clients: RSS moves by pages), the connect-storm time and the
+server CPU per connection. Then the ratios erlen / lean. First, the publisher alone:
+events/s with ``publish()`` vs ``publish_many()``.
 
     python erlen/bench/realtime.py                     # 1,000 clients, 10 rooms (the issue's)
     python erlen/bench/realtime.py --quick             # 100 clients, 4 rooms, short steps

@@ -52,17 +52,22 @@ def slow_first_time(token: str) -> None:
     _trace("done", f"{token}:{os.getpid()}")
 
 
+@jobs.actor(time_limit=300, max_retries=1, min_backoff=100, max_backoff=200)
+def overruns(token: str) -> None:
+    """Run far past the time limit, unless interrupted."""
+    _trace("attempts", token)
+    for _ in range(100):
+        time.sleep(0.05)
+    _trace("done", token)
+
+
 def create_app(config: dict[str, t.Any] | None = None) -> erlen.Erlen:
     """The app, configured from JOBS_TEST_* variables (worker) or ``config`` (tests)."""
     app = erlen.Erlen(__name__)
     app.config.update(
         BROKER_URL=os.environ.get("JOBS_TEST_BROKER_URL", "memory://"),
         JOBS_NAMESPACE=os.environ.get("JOBS_TEST_NAMESPACE", "erlen-test-jobs"),
-        # Short, so a killed worker's job comes back within the test's patience; still
-        # above the ~1 s between an idle worker's polls, which are its heartbeats.
-        JOBS_HEARTBEAT_TIMEOUT=3000,
-        JOBS_MAINTENANCE_CHANCE=1_000_000,
-    )
+    )  # and the shipped recovery settings: the kill test checks their bound
     app.config.update(config or {})
     jobs.init_app(app)
     return app

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 import typing as t
 from datetime import timedelta
 
@@ -285,3 +286,54 @@ def test_init_app_namespaces_keys_under_the_key_prefix(app: erlen.Erlen, jobs: J
     broker = jobs.broker(app)
     assert isinstance(broker, RedisBroker)
     assert broker.namespace == "shop-jobs"
+
+
+def test_job_over_its_time_limit_is_interrupted_retried_and_dead_lettered(
+    app: erlen.Erlen, jobs: Jobs
+) -> None:
+    started: list[int] = []
+    finished: list[int] = []
+
+    @jobs.actor(time_limit=200, max_retries=1, min_backoff=10, max_backoff=20)
+    def too_slow() -> None:
+        started.append(1)
+        # Short sleeps: the interrupt is an async exception, delivered between bytecodes.
+        for _ in range(200):
+            time.sleep(0.05)
+        finished.append(1)
+
+    jobs.init_app(app)
+    worker = jobs.run_worker_thread(worker_threads=1)
+    try:
+        too_slow.send_with_options(app=app)
+        jobs.join(timeout=30)
+    finally:
+        worker.stop()
+    assert (len(started), finished) == (2, [])  # the first run and one retry, both cut short
+    (letter,) = jobs.dead_letters(app=app)
+    assert letter.actor_name == "too_slow"
+    assert letter.traceback is not None and "TimeLimitExceeded" in letter.traceback
+
+
+def test_middleware_gets_the_worker_lifecycle_signals(app: erlen.Erlen, jobs: Jobs) -> None:
+    seen: list[str] = []
+
+    class Watcher(dramatiq.Middleware):
+        def after_process_boot(self, broker: dramatiq.Broker) -> None:
+            seen.append("process_boot")
+
+        def before_worker_boot(self, broker: dramatiq.Broker, worker: dramatiq.Worker) -> None:
+            seen.append("worker_boot")
+
+        def before_worker_shutdown(self, broker: dramatiq.Broker, worker: dramatiq.Worker) -> None:
+            seen.append("worker_shutdown")
+
+    jobs.init_app(app)
+    jobs.broker(app).add_middleware(Watcher())
+    jobs.run_worker_thread(app=app).stop()
+    jobs.run_worker_thread(app=app).stop()
+    # process_boot once per process (the time-limit watchdog is started only once).
+    assert seen == ["process_boot", "worker_boot", "worker_shutdown"] + [
+        "worker_boot",
+        "worker_shutdown",
+    ]

@@ -7,11 +7,12 @@ import typing as t
 from datetime import timedelta
 
 import dramatiq
-from dramatiq.brokers.redis import RedisBroker
+from dramatiq.brokers.redis import RedisBroker as DramatiqRedisBroker
 from dramatiq.brokers.stub import StubBroker
 from dramatiq.middleware import CurrentMessage
 
 from ...globals import current_app_context
+from .broker import RedisBroker
 from .middleware import AppContext
 
 if t.TYPE_CHECKING:  # pragma: no cover
@@ -32,6 +33,9 @@ DEFAULT_MAX_BACKOFF = 5 * 60_000
 DEFAULT_HEARTBEAT_TIMEOUT = 5_000
 #: Broker commands, per million, that also run the maintenance pass that requeues them.
 DEFAULT_MAINTENANCE_CHANCE = 100_000
+#: Every worker runs that pass on each queue it serves at least this often (ms), which
+#: bounds recovery at about heartbeat timeout + this interval + one poll (~1 s).
+DEFAULT_MAINTENANCE_INTERVAL = 1_000
 
 
 def make_broker(
@@ -54,7 +58,7 @@ def make_broker(
         options: dict[str, t.Any] = {}
         if dead_message_ttl is not None:
             options["dead_message_ttl"] = dead_message_ttl
-        return RedisBroker(  # type: ignore[no-untyped-call]
+        return RedisBroker(
             url=url,
             namespace=namespace,
             heartbeat_timeout=heartbeat_timeout,
@@ -82,6 +86,10 @@ class JobsState:
         self.actors: dict[str, dramatiq.Actor[t.Any, t.Any]] = {}
         #: The in-process worker started by :meth:`Jobs.run_worker_thread`, if any.
         self.worker: WorkerHandle | None = None
+        #: ms between the recovery passes each worker runs (Redis only).
+        self.maintenance_interval = DEFAULT_MAINTENANCE_INTERVAL
+        #: Whether ``process_boot`` was emitted (once per broker, when a worker first starts).
+        self.process_booted = False
         self._url = url
 
     def close(self) -> None:
@@ -89,7 +97,7 @@ class JobsState:
         if self.worker is not None:
             self.worker.stop()
         self.broker.close()
-        if isinstance(self.broker, RedisBroker):
+        if isinstance(self.broker, DramatiqRedisBroker):
             self.broker.client.close()
 
     def bind(self, job: Job[t.Any, t.Any]) -> None:
@@ -210,6 +218,9 @@ class Jobs:
         broker.add_middleware(CurrentMessage())
         broker.add_middleware(AppContext(app))
         state = JobsState(self, app, broker, url)
+        state.maintenance_interval = int(
+            config.get("JOBS_MAINTENANCE_INTERVAL", DEFAULT_MAINTENANCE_INTERVAL)
+        )
         for job in self._jobs.values():
             state.bind(job)
         app.extensions["jobs"] = state
@@ -354,7 +365,7 @@ class Jobs:
         for queue_name in sorted(broker.get_declared_queues()):
             if isinstance(broker, StubBroker):
                 broker.join(queue_name, timeout=int(timeout * 1000), fail_fast=False)
-            elif isinstance(broker, RedisBroker):
+            elif isinstance(broker, DramatiqRedisBroker):
                 broker.join(queue_name, timeout=int(timeout * 1000))
         if state.worker is not None and state.worker.running:
             state.worker.worker.join()

@@ -1,15 +1,22 @@
 """Running workers: in a thread of the web process (embedded mode), or as a process.
 
-A worker process (``python -m worker``) writes a heartbeat file every few seconds while
-its threads are alive and its broker answers; ``python -m worker --check`` exits 0 only
-if that file is fresh, which is what a container health check runs. On SIGTERM the worker
-stops taking jobs, lets running ones finish (up to ``--shutdown-timeout``), returns
-prefetched ones to the queue, and exits 0.
+Both start the same way (:func:`start_worker`): the broker's middleware first gets the
+``process_boot`` signal Dramatiq's own CLI sends (``TimeLimit`` starts its watchdog on
+it, so without it time limits are silently ignored), then ``dramatiq.Worker`` sends
+``worker_boot`` and, when stopped, ``worker_shutdown``. On Redis, a recovery thread runs
+the maintenance pass on every served queue each ``JOBS_MAINTENANCE_INTERVAL`` ms.
+
+A worker process (``python -m worker``) writes its own heartbeat file every few seconds
+while its threads are alive and its broker answers; ``python -m worker --check`` exits 0
+only if the heartbeats of the running workers are fresh, which is what a container health
+check runs. On SIGTERM the worker stops taking jobs, lets running ones finish (up to
+``--shutdown-timeout``), returns prefetched ones to the queue, and exits 0.
 """
 
 from __future__ import annotations
 
 import argparse
+import glob
 import logging
 import os
 import signal
@@ -25,6 +32,8 @@ import redis
 from dramatiq.brokers.redis import RedisBroker
 from dramatiq.brokers.stub import StubBroker
 
+from .broker import RedisBroker as RecoveringRedisBroker
+
 if t.TYPE_CHECKING:  # pragma: no cover
     from ...app import Erlen
     from .extension import Jobs
@@ -33,14 +42,50 @@ if t.TYPE_CHECKING:  # pragma: no cover
 logger = logging.getLogger("erlen.ext.jobs")
 
 #: Where the heartbeat goes unless ``--heartbeat-file`` or ``WORKER_HEARTBEAT_FILE`` say.
-DEFAULT_HEARTBEAT_FILE = os.path.join(tempfile.gettempdir(), "erlen-worker.heartbeat")
+#: ``{pid}`` makes it one file per worker process, so workers sharing a host (and its
+#: temporary directory) never overwrite or delete each other's heartbeat.
+DEFAULT_HEARTBEAT_FILE = os.path.join(tempfile.gettempdir(), "erlen-worker.{pid}.heartbeat")
+PID_FIELD = "{pid}"
+
+
+class Recovery:
+    """Runs the broker's recovery pass on ``queues`` every ``interval`` seconds."""
+
+    def __init__(
+        self,
+        broker: RecoveringRedisBroker,
+        queues: t.Callable[[], t.Iterable[str]],
+        interval: float,
+    ) -> None:
+        self.broker = broker
+        self.queues = queues
+        self.interval = interval
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="erlen-jobs-recovery", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join()
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval):
+            try:
+                self.broker.recover(self.queues())
+            except redis.RedisError as e:
+                # The consumers report an unreachable broker too; keep trying.
+                logger.warning("Recovery pass failed (%s).", type(e).__name__)
 
 
 class WorkerHandle:
     """A running Dramatiq worker; :meth:`stop` it when done."""
 
-    def __init__(self, worker: dramatiq.Worker) -> None:
+    def __init__(self, worker: dramatiq.Worker, recovery: Recovery | None = None) -> None:
         self.worker = worker
+        self.recovery = recovery
         self.running = True
 
     def join(self) -> None:
@@ -52,6 +97,8 @@ class WorkerHandle:
         if not self.running:
             return
         self.running = False
+        if self.recovery is not None:
+            self.recovery.stop()
         self.worker.stop(timeout=int(timeout * 1000))
 
     def problem(self) -> str | None:
@@ -76,7 +123,16 @@ def start_worker(
     queues: t.Iterable[str] | None = None,
     worker_timeout: int = 100,
 ) -> WorkerHandle:
-    """Start a Dramatiq worker on ``state``'s broker in background threads."""
+    """Start a Dramatiq worker on ``state``'s broker in background threads.
+
+    The first worker started on a broker sends it ``process_boot``, as Dramatiq's CLI does
+    in each worker process: ``TimeLimit`` (and any middleware that starts something per
+    process) needs it. ``dramatiq.Worker`` itself sends ``worker_boot`` and
+    ``worker_shutdown``. Dramatiq 2.2 defines no process-stop signal.
+    """
+    if not state.process_booted:
+        state.process_booted = True
+        state.broker.emit_after("process_boot")
     worker = dramatiq.Worker(
         state.broker,
         worker_threads=worker_threads,
@@ -85,14 +141,28 @@ def start_worker(
         worker_timeout=worker_timeout,
     )
     worker.start()
-    return WorkerHandle(worker)
+    recovery = None
+    broker = state.broker
+    if isinstance(broker, RecoveringRedisBroker) and state.maintenance_interval > 0:
+        served = set(queues) if queues else None
+
+        def served_queues() -> t.Iterable[str]:
+            # Queues declared later are served (and recovered) too.
+            names = served if served is not None else broker.get_declared_queues()
+            return sorted(name for name in names if not name.endswith(".DQ"))
+
+        recovery = Recovery(broker, served_queues, state.maintenance_interval / 1000)
+        recovery.start()
+    return WorkerHandle(worker, recovery)
 
 
 class Heartbeat:
-    """Writes the current time to a file every ``interval`` s while ``check`` finds no problem."""
+    """Writes the time and this process's id to a file every ``interval`` s while ``check``
+    finds no problem. ``{pid}`` in ``path`` is replaced by the process id."""
 
     def __init__(self, path: str, interval: float, check: t.Callable[[], str | None]) -> None:
-        self.path = path
+        self.pid = os.getpid()
+        self.path = path.replace(PID_FIELD, str(self.pid))
         self.interval = interval
         self.check = check
         self._stop = threading.Event()
@@ -104,14 +174,17 @@ class Heartbeat:
         self._thread.start()
 
     def stop(self) -> None:
-        """Stop beating and remove the file, so a stopped worker is never seen as healthy."""
+        """Stop beating and remove the file if it is this worker's, so a stopped worker is
+        never seen as healthy and a live one sharing the path keeps its heartbeat."""
         self._stop.set()
         if self._thread.is_alive():
             self._thread.join()
-        try:
-            os.unlink(self.path)
-        except FileNotFoundError:
-            pass
+        beat = _read_beat(self.path)
+        if beat is not None and beat[1] == self.pid:
+            try:
+                os.unlink(self.path)
+            except FileNotFoundError:
+                pass
 
     def _run(self) -> None:
         while not self._stop.wait(self.interval):
@@ -123,22 +196,70 @@ class Heartbeat:
             logger.warning("Not writing the heartbeat: %s", problem)
             return
         # Written aside and renamed, so --check never reads a half-written file.
-        tmp = f"{self.path}.{os.getpid()}.tmp"
+        tmp = f"{self.path}.{self.pid}.tmp"
         with open(tmp, "w") as f:
-            f.write(f"{time.time():.3f}\n")
+            f.write(f"{time.time():.3f} {self.pid}\n")
         os.replace(tmp, self.path)
 
 
-def check_heartbeat(path: str, max_age: float) -> tuple[bool, str]:
-    """Whether the heartbeat at ``path`` is at most ``max_age`` seconds old, and why."""
+def _read_beat(path: str) -> tuple[float, int | None] | None:
+    """The time and process id in a heartbeat file; ``None`` if there is no file.
+
+    :raise OSError, ValueError: The file can't be read or parsed.
+    """
     try:
         with open(path) as f:
-            beat = float(f.read().strip())
+            fields = f.read().split()
     except FileNotFoundError:
-        return False, f"unhealthy: no heartbeat file at {path}."
-    except (OSError, ValueError) as e:
+        return None
+    return float(fields[0]), (int(fields[1]) if len(fields) > 1 else None)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process: alive
+        return True
+    return True
+
+
+def check_heartbeat(path: str, max_age: float) -> tuple[bool, str]:
+    """Whether the heartbeat at ``path`` is at most ``max_age`` seconds old, and why.
+
+    When ``path`` holds ``{pid}`` (the default), every matching file is a worker's: the
+    check passes when at least one running worker has a fresh heartbeat and no running
+    worker has a stale one. Files of processes that are gone are ignored, so a worker that
+    stopped or was killed never fails a live worker's check.
+    """
+    if PID_FIELD not in path:
+        return _check_one(path, max_age)
+    prefix, suffix = path.split(PID_FIELD, 1)
+    fresh: list[str] = []
+    for candidate in sorted(glob.glob(glob.escape(prefix) + "*" + glob.escape(suffix))):
+        pid_text = candidate[len(prefix) : len(candidate) - len(suffix)]
+        if not pid_text.isdigit() or not _alive(int(pid_text)):
+            continue
+        healthy, message = _check_one(candidate, max_age)
+        if not healthy:
+            return False, f"{message} (worker {pid_text})"
+        fresh.append(message)
+    if not fresh:
+        return False, f"unhealthy: no running worker's heartbeat matches {path}."
+    return True, fresh[0] if len(
+        fresh
+    ) == 1 else f"healthy: {len(fresh)} workers' heartbeats fresh."
+
+
+def _check_one(path: str, max_age: float) -> tuple[bool, str]:
+    try:
+        beat = _read_beat(path)
+    except (OSError, ValueError, IndexError) as e:
         return False, f"unhealthy: can't read the heartbeat at {path} ({e})."
-    age = time.time() - beat
+    if beat is None:
+        return False, f"unhealthy: no heartbeat file at {path}."
+    age = time.time() - beat[0]
     if age > max_age:
         return False, f"unhealthy: the last heartbeat is {age:.1f} s old (limit {max_age:g} s)."
     return True, f"healthy: heartbeat {max(age, 0.0):.1f} s ago."
@@ -161,7 +282,8 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--heartbeat-file",
         default=env.get("WORKER_HEARTBEAT_FILE") or DEFAULT_HEARTBEAT_FILE,
-        help="heartbeat path (default: $WORKER_HEARTBEAT_FILE or %(default)s)",
+        help="heartbeat path; {pid} becomes the process id"
+        " (default: $WORKER_HEARTBEAT_FILE or %(default)s)",
     )
     parser.add_argument(
         "--heartbeat-interval", type=float, default=5.0, help="seconds between heartbeats"

@@ -48,6 +48,29 @@ class DeadLetter:
     failed_at: datetime | None
     options: dict[str, t.Any]
 
+    @property
+    def error(self) -> str | None:
+        """The last line of the traceback: the exception and its message."""
+        if not self.traceback:
+            return None
+        lines = [line for line in self.traceback.strip().splitlines() if line.strip()]
+        return lines[-1].strip() if lines else None
+
+    def to_dict(self) -> dict[str, t.Any]:
+        """The letter as JSON-ready data (for admin pages and ``erlen jobs failed --json``)."""
+        return {
+            "id": self.id,
+            "message_id": self.message_id,
+            "queue": self.queue_name,
+            "job": self.actor_name,
+            "args": list(self.args),
+            "kwargs": self.kwargs,
+            "error": self.error,
+            "traceback": self.traceback,
+            "failed_at": None if self.failed_at is None else self.failed_at.isoformat(),
+            "retries": self.retries,
+        }
+
     @classmethod
     def from_message(
         cls, id: str, message: Message[t.Any], failed_at_ms: float | None
@@ -166,3 +189,55 @@ def purge_dead_letters(state: JobsState, queue_name: str) -> int:
     pipe.delete(zset, bodies)
     count, _ = pipe.execute()
     return int(count)
+
+
+def failed_queues(state: JobsState) -> list[str]:
+    """The queues holding dead letters now (on Redis, found by their keys, so a process
+    that declared no job still sees every queue)."""
+    broker = state.broker
+    if isinstance(broker, StubBroker):
+        names = {q_name(name) for name, letters in broker.dead_letters_by_queue.items() if letters}
+        return sorted(names)
+    assert isinstance(broker, RedisBroker)
+    prefix = f"{broker.namespace}:"
+    found = set()
+    for key in broker.client.scan_iter(match=f"{prefix}*.XQ", count=1000):
+        name = key.decode()[len(prefix) : -len(".XQ")]
+        found.add(q_name(name))
+    return sorted(found)
+
+
+def list_failed(
+    state: JobsState, queue_name: str | None = None, *, limit: int = 100
+) -> list[DeadLetter]:
+    """Dead letters of one queue or of every queue, most recent first, at most ``limit``."""
+    names = [queue_name] if queue_name is not None else failed_queues(state)
+    letters = [letter for name in names for letter in list_dead_letters(state, name, limit=limit)]
+    oldest = datetime.min.replace(tzinfo=UTC)
+    letters.sort(key=lambda letter: letter.failed_at or oldest, reverse=True)
+    return letters[:limit]
+
+
+def find_failed(state: JobsState, id: str) -> DeadLetter | None:
+    """The dead letter with this id (or message id), on any queue."""
+    for name in failed_queues(state):
+        for letter in list_dead_letters(state, name, limit=1_000_000):
+            if id in (letter.id, letter.message_id):
+                return letter
+    return None
+
+
+def retry_all(state: JobsState, queue_name: str | None = None) -> int:
+    """Requeue every dead letter (of one queue); returns how many were requeued."""
+    names = [queue_name] if queue_name is not None else failed_queues(state)
+    count = 0
+    for name in names:
+        for letter in list_dead_letters(state, name, limit=1_000_000):
+            count += requeue_dead_letter(state, letter)
+    return count
+
+
+def purge_failed(state: JobsState, queue_name: str | None = None) -> int:
+    """Delete every dead letter (of one queue); returns how many there were."""
+    names = [queue_name] if queue_name is not None else failed_queues(state)
+    return sum(purge_dead_letters(state, name) for name in names)

@@ -200,9 +200,9 @@ class Jobs:
         if app is not None:
             self.init_app(app)
 
-    def init_app(self, app: Erlen) -> None:
-        """Build the app's broker, bind every declared job to it and make it Dramatiq's
-        global broker."""
+    def init_app(self, app: Erlen, *, command: str | None = "jobs") -> None:
+        """Build the app's broker, bind every declared job to it, make it Dramatiq's
+        global broker and add the ``erlen jobs`` commands (``command=None``: don't)."""
         config = app.config
         url = config.get("BROKER_URL") or "memory://"
         prefix = config.get("KEY_PREFIX") or "erlen"
@@ -224,6 +224,10 @@ class Jobs:
         for job in self._jobs.values():
             state.bind(job)
         app.extensions["jobs"] = state
+        if command:
+            from .cli import jobs_group
+
+            app.cli.add_command(jobs_group, name=command)
         dramatiq.set_broker(broker)
         self._last_state = state
 
@@ -403,6 +407,40 @@ class Jobs:
         from .deadletters import purge_dead_letters
 
         return purge_dead_letters(self.state(app), queue_name)
+
+    def failed(
+        self, queue_name: str | None = None, *, app: Erlen | None = None, limit: int = 100
+    ) -> list[DeadLetter]:
+        """Jobs that failed for good, on one queue or all, most recent first.
+
+        ``letter.to_dict()`` gives what ``erlen jobs failed --json`` prints.
+        """
+        from .deadletters import list_failed
+
+        return list_failed(self.state(app), queue_name, limit=limit)
+
+    def retry(self, id: str, *, app: Erlen | None = None) -> bool:
+        """Send the failed job ``id`` (its letter id or message id) again with a fresh
+        retry budget; ``False`` if there is no such failed job (any more).
+        """
+        from .deadletters import find_failed
+        from .deadletters import requeue_dead_letter
+
+        state = self.state(app)
+        letter = find_failed(state, id)
+        return letter is not None and requeue_dead_letter(state, letter)
+
+    def retry_all(self, queue_name: str | None = None, *, app: Erlen | None = None) -> int:
+        """Send every failed job (of one queue) again; returns how many."""
+        from .deadletters import retry_all
+
+        return retry_all(self.state(app), queue_name)
+
+    def purge_failed(self, queue_name: str | None = None, *, app: Erlen | None = None) -> int:
+        """Delete every failed job (of one queue); returns how many there were."""
+        from .deadletters import purge_failed
+
+        return purge_failed(self.state(app), queue_name)
 
 
 def _ms(value: int | timedelta) -> int:

@@ -5,7 +5,9 @@ from __future__ import annotations
 import threading
 import time
 import typing as t
+from datetime import datetime
 from datetime import timedelta
+from datetime import UTC
 
 import dramatiq
 import pytest
@@ -13,6 +15,7 @@ from dramatiq.brokers.redis import RedisBroker
 from dramatiq.brokers.stub import StubBroker
 
 import erlen
+from erlen.ext.jobs import JobArgumentError
 from erlen.ext.jobs import Jobs
 from erlen.ext.jobs import make_broker
 
@@ -337,3 +340,28 @@ def test_middleware_gets_the_worker_lifecycle_signals(app: erlen.Erlen, jobs: Jo
         "worker_boot",
         "worker_shutdown",
     ]
+
+
+def test_arguments_that_cannot_be_serialised_are_refused_at_enqueue(
+    app: erlen.Erlen, jobs: Jobs
+) -> None:
+    @jobs.actor
+    def remind(user_id: int, *, at: t.Any = None, note: str = "") -> None:
+        pass
+
+    jobs.init_app(app)
+    broker = jobs.broker(app)
+    with app.app_context():
+        with pytest.raises(JobArgumentError, match=r"argument 'at' \(datetime\)") as info:
+            remind.send(1, at=datetime.now(UTC))
+        assert (info.value.job, info.value.argument) == ("remind", "at")
+        assert isinstance(info.value, TypeError)
+        with pytest.raises(JobArgumentError, match=r"argument 'user_id' \(object\)"):
+            remind.send_with_options(args=(object(),))
+        with pytest.raises(JobArgumentError, match="missing a required argument: 'user_id'"):
+            remind.send()  # type: ignore[call-arg]
+        with pytest.raises(JobArgumentError, match=r"argument 'note' \(set\)"):
+            remind.message(1, note={"a"})  # type: ignore[arg-type]
+        assert broker.queues["default"].qsize() == 0  # nothing was enqueued
+        remind.send(1, at="2026-12-03T09:00:00+00:00", note="ok")
+        assert broker.queues["default"].qsize() == 1

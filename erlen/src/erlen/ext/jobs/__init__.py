@@ -22,6 +22,9 @@ retries, backoff and a dead-letter queue (``jobs.dead_letters()``). See
 from __future__ import annotations
 
 from .deadletters import DeadLetter as DeadLetter
+from .errors import JobArgumentError as JobArgumentError
+from .errors import JobCancelled as JobCancelled
+from .errors import JobError as JobError
 from .extension import Job as Job
 from .extension import Jobs as Jobs
 from .extension import JobsState as JobsState

@@ -9,10 +9,12 @@ from datetime import timedelta
 import dramatiq
 from dramatiq.brokers.redis import RedisBroker as DramatiqRedisBroker
 from dramatiq.brokers.stub import StubBroker
+from dramatiq.message import get_encoder
 from dramatiq.middleware import CurrentMessage
 
 from ...globals import current_app_context
 from .broker import RedisBroker
+from .errors import JobArgumentError
 from .middleware import AppContext
 
 if t.TYPE_CHECKING:  # pragma: no cover
@@ -144,6 +146,7 @@ class Job(t.Generic[P, R]):
         self.options = options
         self.__doc__ = fn.__doc__
         self.__wrapped__ = fn
+        self._signature: inspect.Signature | None = None
 
     def __repr__(self) -> str:
         return f"<Job {self.actor_name!r} queue={self.queue_name!r}>"
@@ -157,9 +160,53 @@ class Job(t.Generic[P, R]):
         state = self.jobs.state(app)
         return state.actors[self.actor_name]
 
+    def check_arguments(self, args: t.Sequence[t.Any], kwargs: t.Mapping[str, t.Any]) -> None:
+        """Refuse arguments the function can't take or the message encoder can't
+        serialise, naming the argument, before anything is enqueued.
+
+        :raise JobArgumentError: (a ``TypeError``) with the argument's name and value.
+        """
+        encoder = get_encoder()
+        try:
+            encoder.encode({"args": list(args), "kwargs": dict(kwargs)})
+            serialisable = True
+        except (TypeError, ValueError):
+            serialisable = False
+        if self._signature is None:
+            self._signature = inspect.signature(self.fn)
+        try:
+            bound = self._signature.bind(*args, **kwargs)
+        except TypeError as e:
+            raise JobArgumentError(
+                f"Job {self.actor_name!r} can't be sent with these arguments: {e}.",
+                job=self.actor_name,
+                argument=None,
+                value=(tuple(args), dict(kwargs)),
+            ) from None
+        if serialisable:
+            return
+        for name, value in bound.arguments.items():
+            try:
+                encoder.encode({"args": [value]})
+            except (TypeError, ValueError) as e:
+                raise JobArgumentError(
+                    f"Job {self.actor_name!r} can't be sent: its argument {name!r}"
+                    f" ({type(value).__name__}) can't be serialised to JSON ({e}). Pass ids"
+                    " and plain values (str, int, float, bool, None, lists, dicts).",
+                    job=self.actor_name,
+                    argument=name,
+                    value=value,
+                ) from None
+
     def send(self, *args: P.args, **kwargs: P.kwargs) -> dramatiq.Message[R]:
-        """Enqueue the job; a worker runs it later. Returns the enqueued message."""
-        return self.actor().send(*args, **kwargs)
+        """Enqueue the job; a worker runs it later. Returns the enqueued message.
+
+        :raise JobArgumentError: An argument doesn't fit the function or can't be
+            serialised; nothing was enqueued.
+        """
+        actor = self.actor()
+        self.check_arguments(args, kwargs)
+        return actor.send(*args, **kwargs)
 
     def send_with_options(
         self,
@@ -172,11 +219,14 @@ class Job(t.Generic[P, R]):
     ) -> dramatiq.Message[R]:
         """Enqueue the job with Dramatiq options (``delay`` in ms or a timedelta, ...)."""
         actor = self.actor(app)
+        self.check_arguments(args, kwargs or {})
         return actor.send_with_options(args=args, kwargs=kwargs, delay=delay, **options)
 
     def message(self, *args: P.args, **kwargs: P.kwargs) -> dramatiq.Message[R]:
         """Build a message without sending it (for pipelines and groups)."""
-        return self.actor().message(*args, **kwargs)
+        actor = self.actor()
+        self.check_arguments(args, kwargs)
+        return actor.message(*args, **kwargs)
 
 
 class Jobs:

@@ -16,9 +16,14 @@ from ...globals import current_app_context
 from .broker import RedisBroker
 from .errors import JobArgumentError
 from .middleware import AppContext
+from .progress import DEFAULT_PROGRESS_TTL
+from .progress import ProgressMiddleware
+from .progress import ProgressStore
+from .progress import stop_on_cancel
 
 if t.TYPE_CHECKING:  # pragma: no cover
     from ...app import Erlen
+    from ..realtime import Publisher
     from .deadletters import DeadLetter
     from .worker import WorkerHandle
 
@@ -77,7 +82,16 @@ def make_broker(
 class JobsState:
     """What :meth:`Jobs.init_app` stores in ``app.extensions["jobs"]``."""
 
-    def __init__(self, jobs: Jobs, app: Erlen, broker: dramatiq.Broker, url: str) -> None:
+    def __init__(
+        self,
+        jobs: Jobs,
+        app: Erlen,
+        broker: dramatiq.Broker,
+        url: str,
+        *,
+        namespace: str = "erlen-jobs",
+        progress_ttl: int = DEFAULT_PROGRESS_TTL,
+    ) -> None:
         self.jobs = jobs
         self.app = app
         #: The Dramatiq broker jobs are sent through.
@@ -92,6 +106,11 @@ class JobsState:
         self.maintenance_interval = DEFAULT_MAINTENANCE_INTERVAL
         #: Whether ``process_boot`` was emitted (once per broker, when a worker first starts).
         self.process_booted = False
+        #: The key prefix of everything the extension keeps in Redis.
+        self.namespace = namespace
+        #: Last states of tracked jobs and cancel requests.
+        self.progress = ProgressStore(broker, namespace, progress_ttl)
+        self.progress_middleware: ProgressMiddleware | None = None
         self._url = url
 
     def close(self) -> None:
@@ -110,7 +129,7 @@ class JobsState:
                 f"Job {job.actor_name!r} uses unknown option(s) {', '.join(sorted(unknown))}."
             )
         self.actors[job.actor_name] = dramatiq.Actor(
-            job.fn,
+            stop_on_cancel(job.fn),
             broker=self.broker,
             actor_name=job.actor_name,
             queue_name=job.queue_name,
@@ -244,7 +263,14 @@ class Jobs:
     worker is killed mid-job. Write them to be idempotent.
     """
 
-    def __init__(self, app: Erlen | None = None) -> None:
+    def __init__(self, app: Erlen | None = None, *, publisher: Publisher | None = None) -> None:
+        if publisher is None:
+            from ..realtime import Publisher
+
+            # Unbound: it publishes through whichever Publisher set up the current app.
+            publisher = Publisher()
+        #: Where progress events go (see :meth:`report_progress`).
+        self.publisher = publisher
         self._jobs: dict[str, Job[t.Any, t.Any]] = {}
         self._last_state: JobsState | None = None
         if app is not None:
@@ -256,9 +282,10 @@ class Jobs:
         config = app.config
         url = config.get("BROKER_URL") or "memory://"
         prefix = config.get("KEY_PREFIX") or "erlen"
+        namespace = config.get("JOBS_NAMESPACE") or f"{prefix}-jobs"
         broker = make_broker(
             url,
-            namespace=config.get("JOBS_NAMESPACE") or f"{prefix}-jobs",
+            namespace=namespace,
             heartbeat_timeout=int(config.get("JOBS_HEARTBEAT_TIMEOUT", DEFAULT_HEARTBEAT_TIMEOUT)),
             maintenance_chance=int(
                 config.get("JOBS_MAINTENANCE_CHANCE", DEFAULT_MAINTENANCE_CHANCE)
@@ -267,7 +294,16 @@ class Jobs:
         )
         broker.add_middleware(CurrentMessage())
         broker.add_middleware(AppContext(app))
-        state = JobsState(self, app, broker, url)
+        state = JobsState(
+            self,
+            app,
+            broker,
+            url,
+            namespace=namespace,
+            progress_ttl=int(config.get("JOBS_PROGRESS_TTL", DEFAULT_PROGRESS_TTL)),
+        )
+        state.progress_middleware = ProgressMiddleware(state, self.publisher)
+        broker.add_middleware(state.progress_middleware)
         state.maintenance_interval = int(
             config.get("JOBS_MAINTENANCE_INTERVAL", DEFAULT_MAINTENANCE_INTERVAL)
         )
@@ -457,6 +493,44 @@ class Jobs:
         from .deadletters import purge_dead_letters
 
         return purge_dead_letters(self.state(app), queue_name)
+
+    def report_progress(
+        self,
+        current: float | None,
+        total: float | None = None,
+        message: str = "",
+        *,
+        result_url: str | None = None,
+    ) -> None:
+        """Report the running job's progress; call it from inside a job.
+
+        Stores the job's state, publishes a ``job.progress`` event on the channel the
+        sender named (``progress_channel=``), and stops the job here (raising
+        :class:`~erlen.ext.jobs.JobCancelled`, which is not retried) if someone called
+        :meth:`cancel`. ``result_url`` is kept in the final ``done`` state.
+        """
+        middleware = self.state().progress_middleware
+        assert middleware is not None
+        middleware.report(current, total, message, result_url)
+
+    def job_state(self, message_id: str, *, app: Erlen | None = None) -> dict[str, t.Any] | None:
+        """The last state of a tracked job, JSON-ready, or ``None`` (unknown or expired).
+
+        Keys: ``id``, ``job``, ``state`` (``running``, ``retrying``, ``done``, ``failed``,
+        ``cancelled``), ``current``, ``total``, ``message``, ``result_url``, ``error``,
+        ``seq``, ``updated_at`` (Unix time), and ``cancel_requested``.
+        """
+        store = self.state(app).progress
+        state = store.load(message_id)
+        if state is not None:
+            state["cancel_requested"] = store.cancel_requested(message_id)
+        return state
+
+    def cancel(self, message_id: str, *, app: Erlen | None = None) -> None:
+        """Ask a job to stop: it raises :class:`~erlen.ext.jobs.JobCancelled` at its next
+        progress report; a tracked job that has not started yet is skipped. The request
+        is kept for ``JOBS_PROGRESS_TTL`` seconds."""
+        self.state(app).progress.request_cancel(message_id)
 
     def failed(
         self, queue_name: str | None = None, *, app: Erlen | None = None, limit: int = 100

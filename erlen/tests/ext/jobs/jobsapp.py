@@ -7,12 +7,14 @@ under the job namespace, which both processes can see.
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 import time
 import typing as t
 
 import redis
+from dramatiq.middleware import CurrentMessage
 
 import erlen
 from erlen.ext.jobs import Jobs
@@ -61,6 +63,14 @@ def overruns(token: str) -> None:
     _trace("done", token)
 
 
+@jobs.actor(max_retries=0)
+def tick() -> None:
+    """Note which scheduled run this is (the scheduler sends it with ``scheduled_for``)."""
+    message = CurrentMessage.get_current_message()
+    assert message is not None
+    _trace("ticks", f"{message.options['scheduled_for']}|{os.getpid()}")
+
+
 def create_app(config: dict[str, t.Any] | None = None) -> erlen.Erlen:
     """The app, configured from JOBS_TEST_* variables (worker) or ``config`` (tests)."""
     app = erlen.Erlen(__name__)
@@ -68,6 +78,7 @@ def create_app(config: dict[str, t.Any] | None = None) -> erlen.Erlen:
         BROKER_URL=os.environ.get("JOBS_TEST_BROKER_URL", "memory://"),
         JOBS_NAMESPACE=os.environ.get("JOBS_TEST_NAMESPACE", "erlen-test-jobs"),
     )  # and the shipped recovery settings: the kill test checks their bound
+    app.config.update(json.loads(os.environ.get("JOBS_TEST_CONFIG", "{}")))
     app.config.update(config or {})
     jobs.init_app(app)
     return app

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -22,12 +23,19 @@ HERE = Path(__file__).parent
 class Worker:
     """A worker process running jobsapp, and its heartbeat file."""
 
-    def __init__(self, redis_url: str, namespace: str, heartbeat: Path) -> None:
+    def __init__(
+        self,
+        redis_url: str,
+        namespace: str,
+        heartbeat: Path,
+        config: dict[str, t.Any] | None = None,
+    ) -> None:
         env = {
             **os.environ,
             "JOBS_TEST_BROKER_URL": redis_url,
             "JOBS_TEST_NAMESPACE": namespace,
             "PYTHONWARNINGS": "error",
+            "JOBS_TEST_CONFIG": json.dumps(config or {}),
         }
         self.process = subprocess.Popen(
             [

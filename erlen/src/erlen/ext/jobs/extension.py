@@ -20,6 +20,10 @@ from .progress import DEFAULT_PROGRESS_TTL
 from .progress import ProgressMiddleware
 from .progress import ProgressStore
 from .progress import stop_on_cancel
+from .scheduler import DEFAULT_LOCK_TTL
+from .scheduler import DEFAULT_MISSED_GRACE
+from .scheduler import Entry
+from .scheduler import parse_schedule
 
 if t.TYPE_CHECKING:  # pragma: no cover
     from ...app import Erlen
@@ -111,6 +115,12 @@ class JobsState:
         #: Last states of tracked jobs and cancel requests.
         self.progress = ProgressStore(broker, namespace, progress_ttl)
         self.progress_middleware: ProgressMiddleware | None = None
+        #: ``JOBS_SCHEDULE``, parsed: what the workers' scheduler sends, and when.
+        self.schedule: list[Entry] = []
+        #: ms before a dead scheduler's lock expires (``JOBS_SCHEDULER_LOCK_TTL``).
+        self.scheduler_lock_ttl = DEFAULT_LOCK_TTL
+        #: Seconds a missed run may be late and still be sent once.
+        self.schedule_missed_grace: float = DEFAULT_MISSED_GRACE
         self._url = url
 
     def close(self) -> None:
@@ -302,6 +312,11 @@ class Jobs:
             namespace=namespace,
             progress_ttl=int(config.get("JOBS_PROGRESS_TTL", DEFAULT_PROGRESS_TTL)),
         )
+        state.schedule = parse_schedule(config.get("JOBS_SCHEDULE"))
+        state.scheduler_lock_ttl = int(config.get("JOBS_SCHEDULER_LOCK_TTL", DEFAULT_LOCK_TTL))
+        state.schedule_missed_grace = float(
+            config.get("JOBS_SCHEDULE_MISSED_GRACE", DEFAULT_MISSED_GRACE)
+        )
         state.progress_middleware = ProgressMiddleware(state, self.publisher)
         broker.add_middleware(state.progress_middleware)
         state.maintenance_interval = int(
@@ -430,19 +445,22 @@ class Jobs:
         *,
         app: Erlen | None = None,
         queues: t.Iterable[str] | None = None,
+        scheduler: bool = True,
     ) -> WorkerHandle:
         """Start a Dramatiq worker inside this process (embedded mode); stop it with
         :meth:`WorkerHandle.stop`.
 
         With ``BROKER_URL=memory://`` this is the only way jobs run. Only one worker may
-        run per process.
+        run per process. ``scheduler=False``: don't run the ``JOBS_SCHEDULE`` scheduler.
         """
         from .worker import start_worker
 
         state = self.state(app)
         if state.worker is not None and state.worker.running:
             raise RuntimeError("A worker is already running in this process.")
-        state.worker = start_worker(state, worker_threads=worker_threads, queues=queues)
+        state.worker = start_worker(
+            state, worker_threads=worker_threads, queues=queues, scheduler=scheduler
+        )
         return state.worker
 
     def join(self, *, app: Erlen | None = None, timeout: float = 10.0) -> None:

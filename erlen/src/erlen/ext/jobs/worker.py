@@ -33,6 +33,7 @@ from dramatiq.brokers.redis import RedisBroker
 from dramatiq.brokers.stub import StubBroker
 
 from .broker import RedisBroker as RecoveringRedisBroker
+from .scheduler import Scheduler
 
 if t.TYPE_CHECKING:  # pragma: no cover
     from ...app import Erlen
@@ -83,9 +84,16 @@ class Recovery:
 class WorkerHandle:
     """A running Dramatiq worker; :meth:`stop` it when done."""
 
-    def __init__(self, worker: dramatiq.Worker, recovery: Recovery | None = None) -> None:
+    def __init__(
+        self,
+        worker: dramatiq.Worker,
+        recovery: Recovery | None = None,
+        scheduler: Scheduler | None = None,
+    ) -> None:
         self.worker = worker
         self.recovery = recovery
+        #: The ``JOBS_SCHEDULE`` scheduler of this worker, if one runs.
+        self.scheduler = scheduler
         self.running = True
 
     def join(self) -> None:
@@ -97,6 +105,8 @@ class WorkerHandle:
         if not self.running:
             return
         self.running = False
+        if self.scheduler is not None:
+            self.scheduler.stop()
         if self.recovery is not None:
             self.recovery.stop()
         self.worker.stop(timeout=int(timeout * 1000))
@@ -122,6 +132,7 @@ def start_worker(
     worker_threads: int = 2,
     queues: t.Iterable[str] | None = None,
     worker_timeout: int = 100,
+    scheduler: bool = True,
 ) -> WorkerHandle:
     """Start a Dramatiq worker on ``state``'s broker in background threads.
 
@@ -153,7 +164,16 @@ def start_worker(
 
         recovery = Recovery(broker, served_queues, state.maintenance_interval / 1000)
         recovery.start()
-    return WorkerHandle(worker, recovery)
+    periodic = None
+    if scheduler and state.schedule:
+        periodic = Scheduler(
+            state,
+            state.schedule,
+            lock_ttl=state.scheduler_lock_ttl,
+            missed_grace=state.schedule_missed_grace,
+        )
+        periodic.start()
+    return WorkerHandle(worker, recovery, periodic)
 
 
 class Heartbeat:
@@ -289,6 +309,12 @@ def _parser() -> argparse.ArgumentParser:
         "--heartbeat-interval", type=float, default=5.0, help="seconds between heartbeats"
     )
     parser.add_argument(
+        "--no-scheduler",
+        action="store_true",
+        default=env.get("WORKER_SCHEDULER", "1") == "0",
+        help="don't take part in running JOBS_SCHEDULE (default: $WORKER_SCHEDULER=0 sets it)",
+    )
+    parser.add_argument(
         "--check",
         action="store_true",
         help="exit 0 if a running worker's heartbeat is fresh, 1 otherwise (health check)",
@@ -347,7 +373,13 @@ def worker_main(
     previous = {
         signum: signal.signal(signum, on_signal) for signum in (signal.SIGTERM, signal.SIGINT)
     }
-    handle = start_worker(state, worker_threads=args.threads, queues=queues, worker_timeout=1000)
+    handle = start_worker(
+        state,
+        worker_threads=args.threads,
+        queues=queues,
+        worker_timeout=1000,
+        scheduler=not args.no_scheduler,
+    )
     heartbeat = Heartbeat(args.heartbeat_file, args.heartbeat_interval, handle.problem)
     try:
         heartbeat.start()

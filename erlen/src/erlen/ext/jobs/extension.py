@@ -274,12 +274,8 @@ class Jobs:
     """
 
     def __init__(self, app: Erlen | None = None, *, publisher: Publisher | None = None) -> None:
-        if publisher is None:
-            from ..realtime import Publisher
-
-            # Unbound: it publishes through whichever Publisher set up the current app.
-            publisher = Publisher()
-        #: Where progress events go (see :meth:`report_progress`).
+        #: Where progress events go (see :meth:`report_progress`); by default, through
+        #: whichever ``Publisher`` set up the job's app.
         self.publisher = publisher
         self._jobs: dict[str, Job[t.Any, t.Any]] = {}
         self._last_state: JobsState | None = None

@@ -152,7 +152,7 @@ class _Tracked:
 class ProgressMiddleware(dramatiq.Middleware):
     """Tracks jobs sent with a ``progress_channel``, and jobs that report progress."""
 
-    def __init__(self, state: JobsState, publisher: Publisher) -> None:
+    def __init__(self, state: JobsState, publisher: Publisher | None) -> None:
         self.jobs_state = state
         self.publisher = publisher
         self._local = threading.local()
@@ -245,6 +245,12 @@ class ProgressMiddleware(dramatiq.Middleware):
         state["updated_at"] = time.time()
         cancelled = self.store.save(tracked.message_id, state, check_cancel=check_cancel)
         if tracked.channel is not None and "realtime" in self.jobs_state.app.extensions:
+            if self.publisher is None:
+                # Imported only now: apps without the realtime extension never need it.
+                from ..realtime import Publisher
+
+                # Unbound: it publishes through the app's realtime broker.
+                self.publisher = Publisher()
             try:
                 self.publisher.publish(tracked.channel, PROGRESS_EVENT, dict(state), id=tracked.seq)
             except Exception as e:

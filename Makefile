@@ -21,6 +21,7 @@ endif
 .PHONY: k8s-check
 .PHONY: compat-ext
 .PHONY: bench-realtime
+.PHONY: bench-jobs
 
 help: ## Show this help
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z0-9_-]+:.*## / {printf "  \033[36m%-16s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -80,6 +81,10 @@ bench: $(STAMP) ## Benchmark erlen against Flask, side by side (see erlen/docs/b
 
 bench-realtime: $(STAMP) ## Realtime fan-out: erlen vs bare websockets+Redis, side by side (BENCH_ARGS="--quick")
 	$(PY) erlen/bench/realtime.py $(BENCH_ARGS)
+
+bench-jobs: $(STAMP) ## Jobs: drain rates beside raw Dramatiq, then SIGKILL chaos (needs Redis, Postgres)
+	$(PY) erlen/bench/jobs.py
+	$(PY) erlen/bench/jobs.py --chaos
 
 dev: $(STAMP) ## Run the whole starter in one process (no docker): http://127.0.0.1:5000
 	$(PY) -m web.dev $(DEV_ARGS)

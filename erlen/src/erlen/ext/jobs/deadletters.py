@@ -220,7 +220,17 @@ def list_failed(
 
 def find_failed(state: JobsState, id: str) -> DeadLetter | None:
     """The dead letter with this id (or message id), on any queue."""
-    for name in failed_queues(state):
+    broker = state.broker
+    names = failed_queues(state)
+    if isinstance(broker, RedisBroker):
+        # The letter id is the key in the bodies hash: one lookup per queue.
+        for name in names:
+            zset, bodies = _keys(broker, name)
+            data = broker.client.hget(bodies, id)
+            if data is not None:
+                score = broker.client.zscore(zset, id)
+                return DeadLetter.from_message(id, Message.decode(t.cast(bytes, data)), score)
+    for name in names:
         for letter in list_dead_letters(state, name, limit=1_000_000):
             if id in (letter.id, letter.message_id):
                 return letter

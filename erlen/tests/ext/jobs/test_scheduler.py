@@ -157,3 +157,28 @@ def test_two_schedulers_send_each_run_once_and_a_killed_holder_is_replaced(
     assert len(runs) == len(set(runs)), f"a run was sent twice: {runs}"
     assert runs == sorted(runs)
     assert sum(datetime.fromisoformat(run) > killed_at for run in runs) >= 3
+
+
+def test_a_run_of_an_undeclared_job_waits_for_a_process_that_declares_it(
+    app: erlen.Erlen, caplog: pytest.LogCaptureFixture
+) -> None:
+    jobs = Jobs()
+    app.config["JOBS_SCHEDULE"] = {"report": {"cron": "0 * * * *", "job": "weekly_report"}}
+    jobs.init_app(app)
+    state = app.extensions["jobs"]
+    now = [at("2026-12-03 08:30:00")]
+    scheduler = Scheduler(state, state.schedule, clock=lambda: now[0])
+    try:
+        scheduler.run_due()
+        now[0] = at("2026-12-03 09:00:01")
+        assert scheduler.run_due() == 0
+        assert "unknown job 'weekly_report'" in caplog.text
+
+        @jobs.actor
+        def weekly_report() -> None:
+            pass
+
+        assert scheduler.run_due() == 1  # the 09:00 run was not lost
+        assert state.broker.queues["default"].qsize() == 1
+    finally:
+        state.close()

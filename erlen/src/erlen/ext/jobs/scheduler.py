@@ -264,18 +264,19 @@ class Scheduler:
                 if last < since:  # everything missed is beyond the grace: skip it
                     self._coordination.advance(key, stored, since.isoformat())
                 continue
+            actor = self.state.actors.get(entry.job)
+            if actor is None:
+                # Left unclaimed: a scheduler of a process that declares the job sends it.
+                logger.error("Schedule %r names the unknown job %r.", entry.name, entry.job)
+                continue
             # Claim the run first: a second scheduler can't send it too.
             if not self._coordination.advance(key, stored, due.isoformat()):
                 continue
-            self._send(entry, due)
+            self._send(entry, actor, due)
             sent += 1
         return sent
 
-    def _send(self, entry: Entry, when: datetime) -> None:
-        actor = self.state.actors.get(entry.job)
-        if actor is None:
-            logger.error("Schedule %r names the unknown job %r; skipped.", entry.name, entry.job)
-            return
+    def _send(self, entry: Entry, actor: t.Any, when: datetime) -> None:
         options = {"scheduled_for": when.isoformat(), "schedule": entry.name}
         message: Message[t.Any] = Message(
             queue_name=entry.queue_name or actor.queue_name,

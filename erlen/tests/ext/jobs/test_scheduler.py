@@ -131,21 +131,23 @@ def test_two_schedulers_send_each_run_once_and_a_killed_holder_is_replaced(
         values = t.cast("list[bytes]", client.lrange(ticks_key, 0, -1))
         return [value.decode().split("|")[0] for value in values]
 
+    def holder_pid() -> int | None:
+        holder = client.get(f"{namespace}:scheduler:lock")
+        return None if holder is None else int(t.cast(bytes, holder).decode().split(":")[1])
+
     first = Worker(redis_url, namespace, tmp_path / "a.heartbeat", config)
     second = Worker(redis_url, namespace, tmp_path / "b.heartbeat", config)
     try:
         wait_for(lambda: len(ticks()) >= 4, "four scheduled runs", timeout=20)
-        holder = t.cast(bytes, client.get(f"{namespace}:scheduler:lock")).decode()
-        holder_pid = int(holder.split(":")[1])
-        (killed,) = [w for w in (first, second) if w.pid == holder_pid]
+        wait_for(holder_pid, "a scheduler to hold the lock")
+        (killed,) = [w for w in (first, second) if w.pid == holder_pid()]
         (survivor,) = [w for w in (first, second) if w is not killed]
         before = len(ticks())
         os.kill(killed.pid, signal.SIGKILL)
         killed.process.wait(timeout=5)
         killed_at = datetime.now(UTC)
         wait_for(lambda: len(ticks()) >= before + 4, "four runs after the kill", timeout=25)
-        new_holder = t.cast(bytes, client.get(f"{namespace}:scheduler:lock")).decode()
-        assert int(new_holder.split(":")[1]) == survivor.pid
+        wait_for(lambda: holder_pid() == survivor.pid, "the survivor to hold the lock")
         assert survivor.stop() == 0
     finally:
         for worker in (first, second):
@@ -155,7 +157,6 @@ def test_two_schedulers_send_each_run_once_and_a_killed_holder_is_replaced(
     client.close()
     print("runs:", [run[11:19] for run in runs], "killed at", killed_at.time())
     assert len(runs) == len(set(runs)), f"a run was sent twice: {runs}"
-    assert runs == sorted(runs)
     assert sum(datetime.fromisoformat(run) > killed_at for run in runs) >= 3
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import threading
 import time
@@ -150,3 +151,51 @@ def test_reporting_progress_outside_a_job_explains_itself(app: erlen.Erlen, jobs
     jobs.init_app(app)
     with app.app_context(), pytest.raises(RuntimeError, match="inside a job"):
         jobs.report_progress(1, 2)
+
+
+def test_progress_reaches_a_realtime_subscription_in_order_in_memory(app: erlen.Erlen) -> None:
+    publisher = Publisher()
+    jobs = Jobs(publisher=publisher)
+
+    @jobs.actor
+    def resize(images: int) -> None:
+        for done in range(1, images + 1):
+            jobs.report_progress(done, images, f"{done} resized")
+
+    app.config.update(REDIS_URL="memory://progress-test")
+    publisher.init_app(app)
+    jobs.init_app(app)
+    broker = app.extensions["realtime"]
+
+    def send_and_drain() -> str:
+        worker = jobs.run_worker_thread(app=app, worker_threads=1)
+        try:
+            message = resize.send_with_options(args=(3,), app=app, progress_channel="user.9")
+            jobs.join(app=app)
+        finally:
+            worker.stop()
+        return message.message_id
+
+    async def scenario() -> tuple[str, list[tuple[str, dict[str, t.Any]]]]:
+        # The same subscription the realtime server fans out to websockets from.
+        async with broker.subscribe("user.9") as events:
+            await events.start()
+            message_id = await asyncio.to_thread(send_and_drain)
+            return message_id, [await events.get(timeout=5) for _ in range(5)]
+
+    try:
+        message_id, received = asyncio.run(scenario())
+    finally:
+        app.extensions["jobs"].close()
+        broker.close()
+    assert [channel for channel, _ in received] == ["user.9"] * 5
+    events = [event for _, event in received]
+    assert [event["id"] for event in events] == [1, 2, 3, 4, 5]
+    assert [(e["data"]["state"], e["data"]["current"]) for e in events] == [
+        ("running", None),
+        ("running", 1),
+        ("running", 2),
+        ("running", 3),
+        ("done", 3),
+    ]
+    assert {e["data"]["id"] for e in events} == {message_id}

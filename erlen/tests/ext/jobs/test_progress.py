@@ -147,10 +147,16 @@ def test_a_job_cancelled_before_it_starts_never_runs(app: erlen.Erlen, jobs: Job
     assert jobs.job_state("unknown", app=app) is None
 
 
-def test_reporting_progress_outside_a_job_explains_itself(app: erlen.Erlen, jobs: Jobs) -> None:
+def test_a_job_called_directly_reports_progress_to_no_one(app: erlen.Erlen, jobs: Jobs) -> None:
+    @jobs.actor
+    def count(n: int) -> int:
+        jobs.report_progress(1, n)
+        return n
+
+    assert count(3) == 3  # before init_app
     jobs.init_app(app)
-    with app.app_context(), pytest.raises(RuntimeError, match="inside a job"):
-        jobs.report_progress(1, 2)
+    with app.app_context():
+        assert count(4) == 4
 
 
 def test_progress_reaches_a_realtime_subscription_in_order_in_memory(app: erlen.Erlen) -> None:

@@ -521,11 +521,15 @@ class Jobs:
         Stores the job's state, publishes a ``job.progress`` event on the channel the
         sender named (``progress_channel=``), and stops the job here (raising
         :class:`~erlen.ext.jobs.JobCancelled`, which is not retried) if someone called
-        :meth:`cancel`. ``result_url`` is kept in the final ``done`` state.
+        :meth:`cancel`. ``result_url`` is kept in the final ``done`` state. Outside a job
+        running on a worker (the function called directly), it does nothing.
         """
-        middleware = self.state().progress_middleware
-        assert middleware is not None
-        middleware.report(current, total, message, result_url)
+        try:
+            middleware = self.state().progress_middleware
+        except RuntimeError:  # no app set up: certainly not on a worker
+            return
+        if middleware is not None:
+            middleware.report(current, total, message, result_url)
 
     def job_state(self, message_id: str, *, app: Erlen | None = None) -> dict[str, t.Any] | None:
         """The last state of a tracked job, JSON-ready, or ``None`` (unknown or expired).

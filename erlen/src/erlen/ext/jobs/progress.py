@@ -225,9 +225,8 @@ class ProgressMiddleware(dramatiq.Middleware):
         if tracked is None:
             proxy: MessageProxy | None = getattr(self._local, "message", None)
             if proxy is None:
-                raise RuntimeError(
-                    "report_progress() is only for code running inside a job on a worker."
-                )
+                # Not on a worker (``job(...)`` called directly, a test): nothing to track.
+                return
             tracked = self._local.tracked = _Tracked(proxy, None)
         state = tracked.state
         state.update(current=current, total=total, message=message[:200])

@@ -15,8 +15,11 @@ an in-process queue) and binds every job to it; views then call
 ``process_message.send(42)``. Jobs run inside ``app.app_context()``, on a worker process
 (``jobs.worker_main(create_app)`` behind ``python -m worker``) or on worker threads of the
 web process (``jobs.run_worker_thread()``, embedded mode). Delivery is at-least-once, with
-retries, backoff and a dead-letter queue (``jobs.dead_letters()``). See
-``docs/ext/jobs.md``.
+retries, backoff, enforced time limits and a dead-letter queue (``jobs.failed()``,
+``erlen jobs failed|retry|purge``). Jobs can report progress to a realtime channel and be
+cancelled (``jobs.report_progress``, ``jobs.cancel``), run on a schedule
+(``JOBS_SCHEDULE``), and turn duplicate deliveries into no-ops
+(:class:`erlen.ext.jobs.idempotency.JobKeys`). See ``docs/ext/jobs.md``.
 """
 
 from __future__ import annotations

@@ -27,8 +27,7 @@ help: ## Show this help
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z0-9_-]+:.*## / {printf "  \033[36m%-16s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 $(UV):
-	@echo "uv not found; installing it to $(HOME)/.local/bin"
-	python3 -m pip install --user --quiet uv
+	@scripts/install-uv.sh
 
 $(STAMP): pyproject.toml erlen/pyproject.toml uv.lock | $(UV)
 	$(UV) sync --frozen --all-packages --all-groups

@@ -13,6 +13,7 @@ import pytest
 
 from erlen import Erlen
 from erlen import request
+from erlen import url_for
 from erlen.testing import FlaskClient
 from erlen.wrappers import Request
 
@@ -445,3 +446,26 @@ def test_bad_requests_never_cause_a_500(app: Erlen, client: FlaskClient, case: s
     response = client.open(**kwargs)
     assert response.status_code < 500, response.data[:300]
     assert errors == []
+
+
+def test_an_error_page_for_a_refused_host_can_link_to_pages(
+    app: Erlen, client: FlaskClient
+) -> None:
+    # The 400 page for an untrusted Host is rendered without the request's URL adapter:
+    # paths still build (a styled error page links its stylesheet), the refused host
+    # never appears in a URL, and an absolute URL is refused rather than invented.
+    app.config["TRUSTED_HOSTS"] = ["good.test"]
+    external: list[str] = []
+
+    def bad_host(error: Exception) -> tuple[str, int]:
+        try:
+            url_for("echo", _external=True)
+        except RuntimeError as e:
+            external.append(str(e))
+        return f"see {url_for('echo', q='1')}", 400
+
+    app.register_error_handler(400, bad_host)
+    response = client.get("/echo", "http://evil.test/")
+    assert response.status_code == 400
+    assert response.data == b"see /echo?q=1"
+    assert external and "TRUSTED_HOSTS" in external[0]

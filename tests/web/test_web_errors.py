@@ -158,3 +158,16 @@ def test_an_unhandled_error_on_a_page_is_the_500_error_page(app: Erlen) -> None:
     response = app.test_client().get("/crash", headers=BROWSER)
     assert_error_page(response, 500, "Internal Server Error")
     assert "hunter2" not in response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("path", ["/", "/readyz", "/static/style.css"])
+def test_a_refused_host_gets_the_styled_400_page_not_a_500(
+    app: Erlen, client: FlaskClient, path: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    # The error page links its stylesheet with url_for; with the Host refused that must
+    # still build a path, not fail into a 500.
+    app.config["TRUSTED_HOSTS"] = ["board.example"]
+    response = client.get(path, "http://evil.example/", headers=BROWSER)
+    assert_error_page(response, 400, "is not trusted")
+    assert 'href="/static/style.css' in response.get_data(as_text=True)
+    assert not [r for r in caplog.records if r.exc_info]

@@ -442,6 +442,18 @@ class Erlen(App):
                 warnings.warn(warning.message, warning.category, stacklevel=4)
         return cached[0]
 
+    def _hostless_adapter(self, request: Request) -> MapAdapter:
+        """An adapter for building paths when the request's own host could not be bound.
+
+        Bound to ``SERVER_NAME`` if set, else to a placeholder that never reaches a URL:
+        :meth:`url_for` builds only paths with it.
+        """
+        return self.url_map.bind(
+            self.config["SERVER_NAME"] or "localhost",
+            script_name=request.environ.get("SCRIPT_NAME") or None,
+            url_scheme=request.environ.get("wsgi.url_scheme", "http"),
+        )
+
     def _request_adapter(self, base: MapAdapter, environ: WSGIEnvironment) -> MapAdapter:
         """An adapter like ``base`` for this request's own path, method and query."""
         path_info = environ.get("PATH_INFO")
@@ -525,6 +537,17 @@ class Erlen(App):
         req_ctx = _cv_request.get(None)
         if req_ctx is not None:
             url_adapter = req_ctx.url_adapter
+            if url_adapter is None:
+                # The request's host was refused (TRUSTED_HOSTS), so the error page being
+                # rendered for that 400 has no adapter. Paths don't depend on the host;
+                # an absolute URL would, and must never carry the refused one.
+                if _external:
+                    raise RuntimeError(
+                        "Unable to build an external URL: this request's Host was refused"
+                        " (not in TRUSTED_HOSTS). Set SERVER_NAME to build absolute URLs"
+                        " for such requests."
+                    )
+                url_adapter = self._hostless_adapter(req_ctx.request)
             if endpoint[:1] == ".":
                 blueprint_name = req_ctx.request.blueprint
                 if blueprint_name is not None:
@@ -554,7 +577,7 @@ class Erlen(App):
 
         self.inject_url_defaults(endpoint, values)
         try:
-            rv: str = url_adapter.build(  # type: ignore[union-attr]
+            rv: str = url_adapter.build(
                 endpoint,
                 values,
                 method=_method,

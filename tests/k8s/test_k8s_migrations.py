@@ -162,3 +162,25 @@ def test_the_init_containers_command_runs_the_script_as_a_file(
     )
     assert result.returncode == 1, result.stderr
     assert "database at no revision, not at this image's head" in result.stderr
+
+
+def test_wait_for_head_accepts_a_database_a_newer_release_migrated(
+    app_env: dict[str, str],
+) -> None:
+    # A pod of the old release restarted mid-rollout finds the new release's revision.
+    from erlen.ext.migrate import upgrade
+    from sqlalchemy import text
+
+    from web.app import create_app
+    from web.extensions import db
+
+    script = load_script()
+    app = create_app(env=app_env)
+    upgrade(app)
+    with app.app_context():
+        db.session.execute(text("UPDATE alembic_version SET version_num = 'f00dfeedbeef'"))
+        db.session.commit()
+
+    ready, state = script.wait_for_head(app, timeout=0, interval=1, sleep=lambda s: None)
+    assert ready, state
+    assert state == "database at f00dfeedbeef, ahead of this image (a newer release)"

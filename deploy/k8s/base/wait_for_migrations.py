@@ -1,5 +1,5 @@
-"""Wait until the database is at this image's migration head; the init container of web and
-worker pods on Kubernetes runs it (``python /etc/erlen/wait_for_migrations.py``).
+"""Wait until the database is at (or past) this image's migration head; the init container of
+web and worker pods on Kubernetes runs it (``python /etc/erlen/wait_for_migrations.py``).
 
 The migrate Job runs ``erlen --app web.wsgi db upgrade``; pods of a new release start next to
 it and wait here, so neither web nor worker runs new code against an old schema. Exits 0 once
@@ -27,21 +27,27 @@ def wait_for_head(
     sleep: t.Callable[[float], None] = time.sleep,
     clock: t.Callable[[], float] = time.monotonic,
 ) -> tuple[bool, str]:
-    """Poll until ``app``'s database is at head; return (at head, the last state seen)."""
-    from erlen.ext.migrate import current_revisions
-    from erlen.ext.migrate import head_revisions
+    """Poll until ``app``'s database is at head, or ahead of it; return (ready, the last state).
 
-    heads = set(head_revisions(app))
+    "Ahead" is a database a newer release already migrated: a pod of this release restarted
+    mid-rollout (a node drain) may start on it, as its /readyz accepts (docs/deploy.md).
+    """
+    from erlen.ext.migrate import current_revisions
+    from erlen.ext.migrate import migration_state
+
     deadline = clock() + timeout
     while True:
         try:
-            current = set(current_revisions(app))
+            where = migration_state(app)
+            current = ", ".join(sorted(current_revisions(app))) or "no revision"
         except Exception as e:  # the database is not up yet, or not reachable yet
             state = f"database not reachable ({type(e).__name__})"
         else:
-            if current == heads:
-                return True, f"database at head {', '.join(sorted(heads))}"
-            state = f"database at {', '.join(sorted(current)) or 'no revision'}"
+            if where == "at head":
+                return True, f"database at head {current}"
+            if where == "ahead":
+                return True, f"database at {current}, ahead of this image (a newer release)"
+            state = f"database at {current}"
         if clock() >= deadline:
             return False, state
         sleep(interval)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -264,3 +265,27 @@ def test_concurrent_upgrades_from_the_command_line_do_not_race(
 
     current = _erlen(tmp_path, postgres_url, "db", "current")
     assert "0001 (head)" in current.communicate(timeout=30)[0]
+
+
+def test_a_database_migrated_by_a_newer_release_is_ahead_not_behind(
+    make_app: MakeApp, migrations_dir: Path, tmp_path: Path
+) -> None:
+    # A rolling deploy: the new release migrates, and replicas of the old one (whose
+    # migrations directory lacks the new revision) must stay ready meanwhile.
+    v1 = make_app(1)
+    migrate.init(v1)
+    migrate.revision(v1, "users", autogenerate=True)
+    migrate.upgrade(v1)
+    assert migrate.migration_state(v1) == "at head"
+    old_release = tmp_path / "old-release-migrations"
+    shutil.copytree(migrations_dir, old_release)
+
+    v2 = make_app(2)
+    migrate.revision(v2, "posts", autogenerate=True)
+    assert migrate.migration_state(v2) == "behind"
+    migrate.upgrade(v2)
+    assert migrate.migration_state(v2) == "at head"
+
+    old = make_app(1, directory=str(old_release))
+    assert not migrate.migrations_at_head(old)
+    assert migrate.migration_state(old) == "ahead"

@@ -79,6 +79,22 @@ def test_aware_datetime_is_stored_in_utc(serializer: TaggedJSONSerializer) -> No
     assert restored.tzinfo == UTC
 
 
+@pytest.mark.parametrize("year", [1, 49, 50, 99, 100, 1999, 9999])
+def test_datetime_keeps_its_year(serializer: TaggedJSONSerializer, year: int) -> None:
+    # The HTTP date parser reads two-digit years the RFC 2822 way (99 -> 1999); the tag
+    # writes four digits, so it must read them back as written (found by test_fuzz_inputs).
+    value = datetime(year, 3, 4, 5, 6, 7, tzinfo=UTC)
+
+    assert serializer.loads(serializer.dumps(value)) == value
+
+
+def test_datetime_in_another_http_date_form_still_loads(serializer: TaggedJSONSerializer) -> None:
+    # What an older cookie (or a hand-made one) may hold: the RFC 850 form.
+    restored = serializer.loads('{" d":"Sunday, 06-Nov-94 08:49:37 GMT"}')
+
+    assert restored == datetime(1994, 11, 6, 8, 49, 37, tzinfo=UTC)
+
+
 def test_objects_with_html_method_load_as_markup(serializer: TaggedJSONSerializer) -> None:
     class Widget:
         def __html__(self) -> str:

@@ -29,10 +29,12 @@ Extending it, for example to keep :class:`collections.OrderedDict` in order::
 
 from __future__ import annotations
 
+import re
 import typing as t
 from base64 import b64decode
 from base64 import b64encode
 from datetime import datetime
+from datetime import UTC
 from uuid import UUID
 
 from markupsafe import Markup
@@ -209,7 +211,26 @@ class TagDateTime(JSONTag):
         return http_date(value)
 
     def to_python(self, value: t.Any) -> t.Any:
+        # The format http_date writes, read with its four-digit year as written: the
+        # general parser follows RFC 2822 and turns years 1-99 into 1950-2049.
+        match = _HTTP_DATE.match(value)
+        if match is not None and match["month"] in _MONTHS:
+            day, year, hour, minute, second = map(
+                int, match.group("day", "year", "hour", "minute", "second")
+            )
+            month = _MONTHS.index(match["month"]) + 1
+            try:
+                return datetime(year, month, day, hour, minute, second, tzinfo=UTC)
+            except ValueError:
+                pass  # e.g. 31 Feb: let the general parser decide, as it always did
         return parse_date(value)
+
+
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+_HTTP_DATE = re.compile(
+    r"[A-Z][a-z]{2}, (?P<day>\d{2}) (?P<month>[A-Z][a-z]{2}) (?P<year>\d{4})"
+    r" (?P<hour>\d{2}):(?P<minute>\d{2}):(?P<second>\d{2}) GMT\Z"
+)
 
 
 class TaggedJSONSerializer:

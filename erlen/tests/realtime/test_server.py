@@ -287,6 +287,8 @@ def test_malformed_frames_get_error_frames_without_disconnecting(
 ) -> None:
     server = make_server(make_broker())
     bad = ["nope", "[]", '{"type":"shout"}', '{"type":"subscribe","channel":"a b"}', "{"] * 10
+    # A lone surrogate as the channel: the error frame naming it must still be sendable.
+    bad.append('{"type":"subscribe","channel":"\\udfff"}')
     bad.append("[" * 30_000)  # deep enough to exhaust a naive parser's stack
 
     async def main() -> list[str]:
@@ -300,7 +302,8 @@ def test_malformed_frames_get_error_frames_without_disconnecting(
 
     codes = run(main())
     assert codes[:5] == ["bad_json", "bad_frame", "unknown_type", "bad_channel", "bad_json"]
-    assert len(codes) == 51
+    assert codes[-2:] == ["bad_channel", "bad_json"]
+    assert len(codes) == 52
 
 
 def test_oversize_message_closes_with_1009(make_broker: BrokerFactory, run: Runner) -> None:

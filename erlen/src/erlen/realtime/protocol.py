@@ -242,7 +242,9 @@ def error_frame(message: str, *, code: str = BAD_FRAME, channel: str | None = No
     frame: dict[str, t.Any] = {"type": "error", "code": code, "message": message}
     if channel is not None:
         frame["channel"] = channel
-    return encode_frame(frame)
+    # ASCII with escapes: the refused channel is the client's own text and may hold a lone
+    # surrogate ("\udfff" in JSON), which can't be sent as UTF-8; \u escapes always can.
+    return json.dumps(frame, separators=(",", ":"), allow_nan=False)
 
 
 def resync_frame(

@@ -59,10 +59,11 @@ test-framework-slow-paths: $(STAMP) ## The framework's tests with every fast pat
 test-starter: $(STAMP) ## The starter's tiers (tests/): fast, dev, integration, e2e
 	@$(TIMED) $(PYTEST)
 
-lint: $(STAMP) k8s-check ## Lint, check formatting, validate compose, Dockerfile, nginx and deploy/k8s
+lint: $(STAMP) k8s-check ## Lint, check formatting, validate compose, Dockerfile, nginx and deploy/k8s, audit the lock file
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(PY) scripts/check_stack_config.py
+	$(PY) scripts/audit_dependencies.py
 
 k8s-check: $(STAMP) ## Render deploy/k8s's overlays, validate them offline, check them against compose
 	$(PY) -m pytest tests/k8s -q

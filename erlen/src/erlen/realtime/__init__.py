@@ -30,5 +30,7 @@ from .errors import RealtimeError as RealtimeError
 from .memory import MemoryBroker as MemoryBroker
 from .presence import PresenceTracker as PresenceTracker
 from .redis_broker import RedisBroker as RedisBroker
+from .revocation import CLOSE_REVOKED as CLOSE_REVOKED
+from .revocation import CONTROL_CHANNEL as CONTROL_CHANNEL
 from .server import RealtimeServer as RealtimeServer
 from .server import ServerThread as ServerThread

@@ -13,6 +13,7 @@ refused unless non-browser clients are explicitly allowed.
 
 from __future__ import annotations
 
+import logging
 import typing as t
 from datetime import timedelta
 from urllib.parse import urlsplit
@@ -22,11 +23,15 @@ from itsdangerous import URLSafeTimedSerializer
 from werkzeug.http import parse_cookie
 
 from ..sessions import SecureCookieSessionInterface
+from .revocation import Revocations
+from .revocation import session_is_revoked
 
 if t.TYPE_CHECKING:  # pragma: no cover
     from ..app import Erlen
 
 _DEFAULT_PORTS = {"http": 80, "https": 443, "ws": 80, "wss": 443}
+
+logger = logging.getLogger("erlen.realtime.auth")
 
 
 class Authenticator(t.Protocol):
@@ -45,6 +50,10 @@ class SessionCookieAuth:
     :param salt: The session interface's salt.
     :param max_age: Refuse cookies signed longer ago than this (seconds or a timedelta).
         erlen's web side uses ``PERMANENT_SESSION_LIFETIME``; :meth:`from_app` does too.
+    :param revocations: The login extension's revocation store (web's, so the same
+        Redis keys): a session whose login was logged out, or is older than a
+        logout-everywhere, is refused. :meth:`from_app` takes the app's login manager's.
+        When the store can't be reached the handshake is refused (the client retries).
     """
 
     def __init__(
@@ -55,6 +64,7 @@ class SessionCookieAuth:
         cookie_name: str = "session",
         salt: str = SecureCookieSessionInterface.salt,
         max_age: float | timedelta | None = None,
+        revocations: Revocations | None = None,
     ) -> None:
         if not secret_key:
             raise ValueError("SessionCookieAuth needs the web app's SECRET_KEY.")
@@ -74,18 +84,22 @@ class SessionCookieAuth:
         if isinstance(max_age, timedelta):
             max_age = max_age.total_seconds()
         self.max_age = None if max_age is None else int(max_age)
+        self.revocations = revocations
 
     @classmethod
     def from_app(cls, app: Erlen) -> SessionCookieAuth:
         """Build the authenticator matching ``app``'s session settings (embedded mode)."""
         interface = app.session_interface
         salt = getattr(interface, "salt", SecureCookieSessionInterface.salt)
+        login_manager = getattr(app, "login_manager", None)
+        revocations = login_manager.revocation_store(app) if login_manager is not None else None
         return cls(
             app.secret_key,  # type: ignore[arg-type]
             fallbacks=app.config["SECRET_KEY_FALLBACKS"] or (),
             cookie_name=interface.get_cookie_name(app),
             salt=salt,
             max_age=app.permanent_session_lifetime,
+            revocations=revocations,
         )
 
     def load(self, cookie: str) -> dict[str, t.Any] | None:
@@ -111,7 +125,15 @@ class SessionCookieAuth:
         cookie = parse_cookie(cookie_header).get(self.cookie_name)
         if not cookie:
             return None
-        return self.load(cookie)
+        session = self.load(cookie)
+        if session is None or self.revocations is None:
+            return session
+        try:
+            revoked = session_is_revoked(session, self.revocations)
+        except Exception as e:
+            logger.warning("Refusing a handshake: the revocation store failed (%s).", e)
+            return None
+        return None if revoked else session
 
 
 def normalize_origin(origin: str) -> str | None:

@@ -57,6 +57,12 @@ from .errors import BrokerError
 from .errors import ProtocolError
 from .presence import PresenceIdCallable
 from .presence import PresenceTracker
+from .revocation import CLOSE_REVOKED
+from .revocation import CONTROL_CHANNEL
+from .revocation import RESERVED_PREFIX
+from .revocation import Revocation
+from .revocation import session_is_revoked
+from .revocation import USER_ID_KEY
 
 logger = logging.getLogger("erlen.realtime.server")
 
@@ -228,9 +234,12 @@ class RealtimeServer:
             raise RuntimeError("The server is already running.")
         await self.broker.start()
         self.broker.add_resync_callback(self._on_resync)
+        # Revoked logins arrive here, from whichever process revoked them.
+        self.broker.add_listener(CONTROL_CHANNEL, self._on_control)
         try:
             self._server = await self._serve(host, port)
         except BaseException:
+            self.broker.remove_listener(CONTROL_CHANNEL, self._on_control)
             self.broker.remove_resync_callback(self._on_resync)
             raise
         if self.presence is not None:
@@ -281,6 +290,7 @@ class RealtimeServer:
             await server.wait_closed()
         if self.presence is not None:
             await self.presence.stop()  # after the closed connections' leaves
+        self.broker.remove_listener(CONTROL_CHANNEL, self._on_control)
         self.broker.remove_resync_callback(self._on_resync)
 
     async def serve_forever(self, host: str = "0.0.0.0", port: int = 8001) -> None:
@@ -412,6 +422,12 @@ class RealtimeServer:
     ) -> str:
         if channel in connection.channels:
             return protocol.subscribed_frame(channel)
+        if channel.startswith(RESERVED_PREFIX):
+            return protocol.error_frame(
+                f"Not allowed to subscribe to {channel!r}.",
+                code=protocol.FORBIDDEN,
+                channel=channel,
+            )
         if len(connection.channels) >= self.max_subscriptions:
             return protocol.error_frame(
                 f"Too many subscriptions (the limit is {self.max_subscriptions}).",
@@ -724,6 +740,47 @@ class RealtimeServer:
         except TimeoutError:
             connection.transport.abort()
 
+    # -- revocations --------------------------------------------------------------------
+
+    def _on_control(self, channel: str, payload: bytes) -> None:
+        """Close the connections whose login a control event revoked (see revocation.py)."""
+        try:
+            revocation = Revocation(payload)
+        except ValueError:
+            logger.warning("Ignoring an unknown event on %s.", CONTROL_CHANNEL)
+            return
+        self._close_revoked([c for c in self._connections if revocation.matches(c.session)])
+
+    def _close_revoked(self, connections: list[RealtimeConnection]) -> None:
+        if connections:
+            logger.info("Closing %d connection(s) of a revoked login.", len(connections))
+        for connection in connections:
+            for subscribed in tuple(connection.channels):
+                self._leave(connection, subscribed)  # nothing more reaches it from now
+            task = asyncio.get_running_loop().create_task(
+                connection.close(CLOSE_REVOKED, "session revoked")
+            )
+            self._background.add(task)
+            task.add_done_callback(self._background.discard)
+
+    async def _recheck_logins(self) -> None:
+        """After the broker connection dropped, control events may have been missed:
+        check every logged-in connection against the revocation store once."""
+        store = getattr(self.auth, "revocations", None)
+        logged_in = [c for c in self._connections if USER_ID_KEY in c.session]
+        if store is None or not logged_in:
+            return
+
+        def revoked() -> list[RealtimeConnection]:  # blocking lookups: off the loop
+            return [c for c in logged_in if session_is_revoked(c.session, store)]
+
+        try:
+            found = await asyncio.to_thread(revoked)
+        except Exception as e:
+            logger.warning("Could not recheck logins after a reconnect: %s", e)
+            return
+        self._close_revoked([c for c in found if c in self._connections])
+
     def _on_resync(self) -> None:
         """The broker's connection was lost for a moment: catch every channel up.
 
@@ -733,6 +790,9 @@ class RealtimeServer:
         """
         if self._flush_scheduled:
             self._flush()  # events received before the loss go out first
+        recheck = asyncio.get_running_loop().create_task(self._recheck_logins())
+        self._background.add(recheck)
+        recheck.add_done_callback(self._background.discard)
         known, self._known_seq = self._known_seq, {}
         for channel in set(self._members) | set(self._captures):
             since = known.get(channel)

@@ -136,6 +136,23 @@ def test_a_shorter_second_revocation_does_not_shorten_the_first(
     assert revocations.is_revoked("sid-1") is True
 
 
+def test_epoch_floor_is_zero_until_set_then_only_rises(revocations: RevocationStore) -> None:
+    assert revocations.epoch_floor("7") == 0
+
+    revocations.revoke_epochs_before("7", 3, 60)
+    revocations.revoke_epochs_before("7", 2, 60)  # a late, older logout-everywhere
+
+    assert revocations.epoch_floor("7") == 3
+    assert revocations.epoch_floor("8") == 0
+
+
+def test_epoch_floors_expire(revocations: RevocationStore) -> None:
+    revocations.revoke_epochs_before("7", 3, 0.2)
+    time.sleep(0.3)
+
+    assert revocations.epoch_floor("7") == 0
+
+
 # -- Redis specifics ----------------------------------------------------------------------
 
 

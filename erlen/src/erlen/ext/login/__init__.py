@@ -55,6 +55,7 @@ from .revocation import MemoryRevocationStore as MemoryRevocationStore
 from .revocation import RedisRevocationStore as RedisRevocationStore
 from .revocation import RevocationStore as RevocationStore
 from .signals import session_protected as session_protected
+from .signals import session_revoked as session_revoked
 from .signals import user_accessed as user_accessed
 from .signals import user_loaded_from_cookie as user_loaded_from_cookie
 from .signals import user_loaded_from_request as user_loaded_from_request

@@ -43,6 +43,7 @@ from .mixins import AnonymousUserMixin
 from .mixins import user_epoch
 from .revocation import revocation_store_from_config
 from .signals import session_protected
+from .signals import session_revoked
 from .signals import user_accessed
 from .signals import user_loaded_from_cookie
 from .signals import user_loaded_from_request
@@ -512,14 +513,15 @@ class LoginManager:
         remember cookie lives until its expiry, at most the configured duration unless
         ``login_user(duration=...)`` asked for longer.
         """
-        now = time.time()
-        remember = _as_timedelta(app.config.get("REMEMBER_COOKIE_DURATION", COOKIE_DURATION))
         longest = max(
-            app.permanent_session_lifetime.total_seconds(),
-            remember.total_seconds(),
-            float(session.get("_rexp") or 0) - now,
+            self._longest_cookie_life(app), float(session.get("_rexp") or 0) - time.time()
         )
         return longest + _REVOCATION_SLACK
+
+    def _longest_cookie_life(self, app: Erlen) -> float:
+        """Seconds the configured session and remember cookies can live."""
+        remember = _as_timedelta(app.config.get("REMEMBER_COOKIE_DURATION", COOKIE_DURATION))
+        return max(app.permanent_session_lifetime.total_seconds(), remember.total_seconds())
 
     def _revoke_current_login(self, app: Erlen, req_ctx: RequestContext) -> None:
         """Revoke the session's login id, and the one in the request's remember cookie."""
@@ -527,12 +529,17 @@ class LoginManager:
         ttl = self._revocation_ttl(app, session)
         store = self.revocation_store(app)
         session_id = session.get("_sid")
+        revoked = []
         if session_id:
             store.revoke(session_id, ttl)
+            revoked.append(session_id)
         cookie = req_ctx.request.cookies.get(_cookie_name(app))
         data = self._decode_remember_cookie(app, cookie) if cookie else None
         if data is not None and data["s"] != session_id:
             store.revoke(data["s"], max(ttl, data["x"] - time.time() + _REVOCATION_SLACK))
+            revoked.append(data["s"])
+        if revoked and session_revoked.receivers:
+            session_revoked.send(app, _async_wrapper=app.ensure_sync, session_ids=revoked)
 
     def bump_epoch(self, user: t.Any) -> None:
         """Call the :meth:`epoch_bumper` for ``user``: all its sessions stop working."""
@@ -544,8 +551,16 @@ class LoginManager:
             )
         self._epoch_bumper(user)
         app = _app()
+        # The floor lets services without the user table (the realtime service) refuse
+        # the older sessions too; a session cookie lives at most this long.
+        user_id = str(getattr(user, self.id_attribute)())
+        epoch = user_epoch(user)
+        ttl = self._longest_cookie_life(app) + _REVOCATION_SLACK
+        self.revocation_store(app).revoke_epochs_before(user_id, epoch, ttl)
         if user_sessions_revoked.receivers:
-            user_sessions_revoked.send(app, _async_wrapper=app.ensure_sync, user=user)
+            user_sessions_revoked.send(
+                app, _async_wrapper=app.ensure_sync, user=user, user_id=user_id, epoch=epoch
+            )
 
 
 def _login_valid(data: t.Mapping[str, t.Any], user: t.Any, revocations: RevocationStore) -> bool:

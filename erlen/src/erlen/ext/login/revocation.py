@@ -35,6 +35,17 @@ class RevocationStore(t.Protocol):
     def is_revoked(self, session_id: str) -> bool:
         """Tell whether ``session_id`` was revoked and its entry hasn't expired."""
 
+    def revoke_epochs_before(self, user_id: str, epoch: int, ttl: float) -> None:
+        """Revoke every session of ``user_id`` from an epoch below ``epoch``, for ``ttl``
+        seconds (logging out everywhere; never lowers a floor already set)."""
+
+    def epoch_floor(self, user_id: str) -> int:
+        """The lowest session epoch of ``user_id`` still honoured; ``0`` if none was set.
+
+        Services without the user table (the realtime service) check a session's epoch
+        against this instead of the user's record.
+        """
+
 
 class MemoryRevocationStore:
     """Revocations in this process's memory: for development, tests and single processes.
@@ -49,6 +60,7 @@ class MemoryRevocationStore:
         self._clock = clock
         self._lock = threading.Lock()
         self._revoked: dict[str, float] = {}
+        self._floors: dict[str, tuple[int, float]] = {}
 
     def revoke(self, session_id: str, ttl: float) -> None:
         """Revoke ``session_id``; see :meth:`RevocationStore.revoke`."""
@@ -71,11 +83,40 @@ class MemoryRevocationStore:
                 return False
             return True
 
+    def revoke_epochs_before(self, user_id: str, epoch: int, ttl: float) -> None:
+        """Set the user's epoch floor; see :meth:`RevocationStore.revoke_epochs_before`."""
+        with self._lock:
+            now = self._clock()
+            current = self._floors.get(user_id)
+            if current is not None and current[1] > now and current[0] >= epoch:
+                return
+            self._floors[user_id] = (epoch, now + ttl)
+
+    def epoch_floor(self, user_id: str) -> int:
+        """The user's epoch floor; see :meth:`RevocationStore.epoch_floor`."""
+        with self._lock:
+            entry = self._floors.get(user_id)
+            if entry is None:
+                return 0
+            if entry[1] <= self._clock():
+                del self._floors[user_id]
+                return 0
+            return entry[0]
+
 
 # A second, shorter revocation of the same id must not shorten the first one.
 _REVOKE_SCRIPT = """
 if redis.call('PTTL', KEYS[1]) < tonumber(ARGV[1]) then
     redis.call('SET', KEYS[1], '1', 'PX', ARGV[1])
+end
+"""
+
+
+# Epochs only grow: a late or repeated logout-everywhere must not lower the floor.
+_FLOOR_SCRIPT = """
+local current = tonumber(redis.call('GET', KEYS[1]) or '-1')
+if current < tonumber(ARGV[1]) then
+    redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
 end
 """
 
@@ -91,6 +132,7 @@ class RedisRevocationStore:
         self.client = client
         self.prefix = prefix
         self._revoke = client.register_script(_REVOKE_SCRIPT)
+        self._floor = client.register_script(_FLOOR_SCRIPT)
 
     def _key(self, session_id: str) -> str:
         return f"{self.prefix}:login-revoked:{session_id}"
@@ -103,6 +145,19 @@ class RedisRevocationStore:
     def is_revoked(self, session_id: str) -> bool:
         """Tell whether ``session_id`` is revoked; see :meth:`RevocationStore.is_revoked`."""
         return bool(self.client.exists(self._key(session_id)))
+
+    def revoke_epochs_before(self, user_id: str, epoch: int, ttl: float) -> None:
+        """Set the user's epoch floor; see :meth:`RevocationStore.revoke_epochs_before`."""
+        ttl_ms = max(1, math.ceil(ttl * 1000))
+        self._floor(keys=[self._floor_key(user_id)], args=[int(epoch), ttl_ms])
+
+    def epoch_floor(self, user_id: str) -> int:
+        """The user's epoch floor; see :meth:`RevocationStore.epoch_floor`."""
+        raw = self.client.get(self._floor_key(user_id))
+        return int(raw) if raw is not None else 0
+
+    def _floor_key(self, user_id: str) -> str:
+        return f"{self.prefix}:login-epoch-floor:{user_id}"
 
 
 def revocation_store_from_config(app: Erlen) -> RevocationStore:

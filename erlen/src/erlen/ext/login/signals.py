@@ -27,5 +27,11 @@ user_needs_refresh = _signals.signal("needs-refresh")
 user_accessed = _signals.signal("accessed")
 #: Session protection noticed a different client using the session.
 session_protected = _signals.signal("session-protected")
-#: Every session of a user was revoked (``logout_user(everywhere=True)``); ``user`` is passed.
+#: Every session of a user was revoked (``logout_user(everywhere=True)``,
+#: :func:`~erlen.ext.login.revoke_sessions`); ``user``, ``user_id`` (a string) and
+#: ``epoch`` (the user's new session epoch: sessions from older ones are revoked) are passed.
 user_sessions_revoked = _signals.signal("sessions-revoked")
+#: Logins were revoked one by one (:func:`~erlen.ext.login.logout_user`): ``session_ids``
+#: is the list of their ids (the ``_sid`` session key). The realtime publisher forwards
+#: both revocation signals so open websockets of those sessions are closed.
+session_revoked = _signals.signal("session-revoked")

@@ -6,10 +6,12 @@ import json
 import time
 import typing as t
 import urllib.request
+import uuid
 
 import httpx
 import pytest
 from stack import Stack
+from websockets.exceptions import ConnectionClosed
 from websockets.exceptions import InvalidStatus
 from websockets.sync.client import ClientConnection
 from websockets.sync.client import connect
@@ -151,6 +153,32 @@ def test_an_event_published_via_one_replica_reaches_a_client_of_another(stack: S
             )
             frames = receive(bob_ws, lambda f: f.get("event") == "typing")
     assert frames[-1]["data"]["visitor"].startswith("visitor-")
+
+
+def test_logging_out_closes_the_users_sockets_on_both_replicas(stack: Stack) -> None:
+    with Visitor(stack) as user:
+        user.open_board()
+        signed_up = user.http.post(
+            "/register",
+            data={"username": f"rt-{uuid.uuid4().hex[:8]}", "password": "correct horse battery"},
+        )
+        assert signed_up.status_code == 302, signed_up.text
+        user.open_board()  # the login's session has a new CSRF token
+        with user.websocket() as laptop, user.websocket() as phone:
+            subscribe(laptop)
+            subscribe(phone)
+            assert sorted(_connections(stack)) == [1, 1]  # one socket on each replica
+            started = time.monotonic()
+            assert user.http.post("/logout").status_code == 302
+            codes = []
+            for ws in (laptop, phone):
+                with pytest.raises(ConnectionClosed) as closed:
+                    while True:
+                        ws.recv(timeout=10)
+                assert closed.value.rcvd is not None
+                codes.append((closed.value.rcvd.code, closed.value.rcvd.reason))
+            print(f"\nlogout closed both sockets in {time.monotonic() - started:.3f} s")
+    assert codes == [(4401, "session revoked")] * 2
 
 
 def test_websocket_from_a_foreign_origin_is_refused(stack: Stack) -> None:

@@ -406,7 +406,7 @@ def test_signals_are_blinker_signals_with_flasks_names() -> None:
         assert signal.name == signal_name
 
 
-def test_app_default_config_has_flasks_keys_and_defaults() -> None:
+def test_app_default_config_has_flasks_keys_and_defaults_and_ours() -> None:
     from datetime import timedelta
 
     expected = {
@@ -440,7 +440,9 @@ def test_app_default_config_has_flasks_keys_and_defaults() -> None:
         "MAX_COOKIE_SIZE": 4093,
         "PROVIDE_AUTOMATIC_OPTIONS": True,
     }
-    assert dict(erlen.Erlen.default_config) == expected
+    # erlen's own, off by default: trusted reverse proxies (erlen.proxy).
+    ours = {"TRUSTED_PROXIES": None, "TRUSTED_PROXY_HOPS": 1}
+    assert dict(erlen.Erlen.default_config) == expected | ours
 
 
 def test_app_has_the_attributes_flask_code_relies_on() -> None:

@@ -45,6 +45,7 @@ from .helpers import get_debug_flag
 from .helpers import get_flashed_messages
 from .helpers import get_load_dotenv
 from .helpers import send_from_directory
+from .proxy import TrustedProxies
 from .sansio.app import App
 from .sansio.scaffold import _sentinel
 from .sessions import SecureCookieSessionInterface
@@ -119,6 +120,8 @@ class Erlen(App):
             "PERMANENT_SESSION_LIFETIME": timedelta(days=31),
             "USE_X_SENDFILE": False,
             "TRUSTED_HOSTS": None,
+            "TRUSTED_PROXIES": None,
+            "TRUSTED_PROXY_HOPS": 1,
             "SERVER_NAME": None,
             "APPLICATION_ROOT": "/",
             "SESSION_COOKIE_NAME": "session",
@@ -199,6 +202,8 @@ class Erlen(App):
         self.cli.name = self.name
         self._adapter_cache: dict[tuple[t.Any, ...], _BoundHost] = {}
         self._error_pages: dict[tuple[t.Any, ...], bytes] = {}
+        # TRUSTED_PROXIES, parsed: (the settings it was parsed from, the result).
+        self._proxies_cache: tuple[tuple[t.Any, t.Any], TrustedProxies | None] | None = None
         #: Objects that may take over error handling before the registered error handlers
         #: are consulted, e.g. ``erlen.ext.rest`` answering every error under its URL prefix
         #: with problem+json; see :class:`erlen.typing.ErrorRouter`. An erlen addition.
@@ -966,6 +971,10 @@ class Erlen(App):
         self, environ: WSGIEnvironment, start_response: StartResponse
     ) -> cabc.Iterable[bytes]:
         """The WSGI application; wrap this (not the app) with middleware."""
+        if self.config["TRUSTED_PROXIES"] is not None:
+            proxies = self._trusted_proxies()
+            if proxies is not None:
+                proxies.apply(environ)
         ctx = self.request_context(environ)
         error: BaseException | None = None
         try:
@@ -986,6 +995,16 @@ class Erlen(App):
             if error is not None and self.should_ignore_error(error):
                 error = None
             ctx.pop(error)
+
+    def _trusted_proxies(self) -> TrustedProxies | None:
+        """The parsed ``TRUSTED_PROXIES`` (see :mod:`erlen.proxy`), rebuilt when it changes;
+        ``None`` when the list is empty."""
+        proxies, hops = self.config["TRUSTED_PROXIES"], self.config["TRUSTED_PROXY_HOPS"]
+        key = (proxies if isinstance(proxies, str) else tuple(proxies), hops)
+        cached = self._proxies_cache
+        if cached is None or cached[0] != key:
+            cached = self._proxies_cache = (key, TrustedProxies.from_config(proxies, hops))
+        return cached[1]
 
     def __call__(
         self, environ: WSGIEnvironment, start_response: StartResponse

@@ -96,18 +96,39 @@ def test_api_clients_get_429_as_a_problem(throttled_app: erlen.Erlen) -> None:
     assert body["detail"].startswith("Too many login attempts.")
 
 
-def test_the_limit_is_per_account(throttled_app: erlen.Erlen) -> None:
+def test_failures_from_one_address_never_lock_out_another(throttled_app: erlen.Erlen) -> None:
     client = throttled_app.test_client()
-    for i in range(10):
-        sign_in(client, "wrong", environ_base={"REMOTE_ADDR": f"10.0.0.{i}"})
+    attacker = {"REMOTE_ADDR": "203.0.113.66"}
+    for _ in range(10):  # guessing Ada's password...
+        sign_in(client, "wrong", environ_base=attacker)
+    for i in range(10):  # ...and other accounts'
+        sign_in(client, "wrong", email=f"guess{i}@example.com", environ_base=attacker)
 
-    from_new_address = sign_in(client, "wrong", environ_base={"REMOTE_ADDR": "10.0.1.1"})
-    other_account = sign_in(
-        client, PASSWORD, email="grace@example.com", environ_base={"REMOTE_ADDR": "10.0.1.2"}
+    ada = sign_in(client, PASSWORD, environ_base={"REMOTE_ADDR": "198.51.100.7"})
+    grace = sign_in(
+        client, PASSWORD, email="grace@example.com", environ_base={"REMOTE_ADDR": "198.51.100.8"}
     )
+    attacker_again = sign_in(client, PASSWORD, environ_base=attacker)
 
-    assert from_new_address.status_code == 429
-    assert other_account.status_code == 200
+    assert (ada.status_code, grace.status_code) == (200, 200)
+    assert attacker_again.status_code == 429
+
+
+def test_one_account_guessed_from_many_addresses_hits_its_ceiling(
+    login_app: erlen.Erlen, users: dict[str, t.Any], backend: ThrottleBackend
+) -> None:
+    # A botnet: every address stays under its own limits, the account's total doesn't.
+    throttle = LoginThrottle(limit=10, account_limit=30, backend=backend)
+    for i in range(30):
+        throttle.attempt("ada@example.com", f"10.1.{i}.1")
+
+    with pytest.raises(TooManyAttempts):
+        throttle.attempt("ada@example.com", "10.2.0.1")
+    throttle.attempt("grace@example.com", "10.2.0.1")  # other accounts are untouched
+
+
+def test_the_account_ceiling_defaults_to_ten_times_the_limit() -> None:
+    assert LoginThrottle(limit=7).account_limit == 70
 
 
 def test_the_limit_is_per_address_across_accounts(throttled_app: erlen.Erlen) -> None:

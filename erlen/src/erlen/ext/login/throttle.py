@@ -1,10 +1,24 @@
-"""Login throttling: a fixed window of attempts per account and per client address.
+"""Login throttling: fixed windows of attempts, per account *from one address*, per
+address, and per account overall.
 
 Each login attempt takes a slot *before* the password is checked, atomically, so
 parallel guesses can't slip past the limit; a successful login gives its slot back. The
-attempt over the limit is answered with 429 and ``Retry-After``. The counters live in a
+attempt over a limit is answered with 429 and ``Retry-After``. The counters live in a
 backend: Redis (shared by every process, keys under ``KEY_PREFIX``) or memory (one
 process: development and tests). Both keep the same contract, checked by one test suite.
+
+Three buckets, so that one client's failures never lock anybody else out:
+
+- ``limit`` per (account, address): guessing one account from one place;
+- ``ip_limit`` per address, across accounts: one place trying many accounts;
+- ``account_limit`` per account, across addresses: many places guessing one account
+  (a botnet). It is set high (10 × ``limit`` by default): reaching it does lock that one
+  account for the rest of the window, from everywhere, which is the price of slowing a
+  distributed guess; the owner's correct login from an address that hasn't failed gets
+  through until then.
+
+The address must be the real client's: behind a reverse proxy, set ``TRUSTED_PROXIES``
+(``docs/proxies.md``), or every client shares the proxy's address and bucket.
 
 Usage in a login view::
 
@@ -199,6 +213,12 @@ def throttle_backend_from_config(app: Erlen) -> ThrottleBackend:
     return RedisThrottleBackend(client, key_prefix(app))
 
 
+def _account_digest(account: str) -> str:
+    """The account's name, normalised and hashed: keys show no email address, and have a
+    bounded length."""
+    return hashlib.sha256(account.strip().casefold().encode()).hexdigest()[:32]
+
+
 def _address_key(ip: str) -> str:
     """Group an address with its neighbours an attacker would also control.
 
@@ -215,13 +235,16 @@ def _address_key(ip: str) -> str:
 
 
 class LoginThrottle:
-    """Limit login attempts per account and per client address.
+    """Limit login attempts per account from one address, per address, and per account.
 
     :param app: an app to initialise now (the backend then comes from its config).
-    :param limit: attempts allowed per account within ``window``.
+    :param limit: attempts allowed per account from one address within ``window``.
     :param window: the window in seconds, starting with the first attempt.
-    :param ip_limit: attempts allowed per address within ``window``; defaults to
-        ``limit``. Raise it when many users share one address (an office NAT).
+    :param ip_limit: attempts allowed per address, whatever the account, within
+        ``window``; defaults to ``limit``. Raise it when many users share one address
+        (an office NAT).
+    :param account_limit: attempts allowed per account, whatever the address, within
+        ``window``; defaults to ten times ``limit``.
     :param backend: where the counters live. Without one, :meth:`init_app` builds it from
         ``REDIS_URL`` and ``KEY_PREFIX``.
     """
@@ -233,11 +256,13 @@ class LoginThrottle:
         limit: int = 10,
         window: float = 60,
         ip_limit: int | None = None,
+        account_limit: int | None = None,
         backend: ThrottleBackend | None = None,
     ) -> None:
         self.limit = limit
         self.window = window
         self.ip_limit = limit if ip_limit is None else ip_limit
+        self.account_limit = 10 * limit if account_limit is None else account_limit
         self._backend = backend
         if app is not None:
             self.init_app(app)
@@ -261,14 +286,20 @@ class LoginThrottle:
         return t.cast(ThrottleBackend, app_ctx.app.extensions["login_throttle"])
 
     def _keys(self, account: str | None, ip: str | None) -> list[tuple[str, int]]:
+        """The buckets an attempt counts in, with their limits: (account, address),
+        address, account; the first only when both are known."""
         keys: list[tuple[str, int]] = []
-        if account:
-            # Hashed: the key shows no email address, and has a bounded length.
-            normal = account.strip().casefold().encode()
-            digest = hashlib.sha256(normal).hexdigest()[:32]
-            keys.append((f"login-throttle:account:{digest}", self.limit))
-        if ip:
-            keys.append((f"login-throttle:ip:{_address_key(ip)}", self.ip_limit))
+        digest = _account_digest(account) if account else None
+        address = _address_key(ip) if ip else None
+        if digest and address:
+            keys.append((f"login-throttle:pair:{digest}:{address}", self.limit))
+        if address:
+            keys.append((f"login-throttle:ip:{address}", self.ip_limit))
+        if digest:
+            # Without an address, the account's own bucket is all there is: keep it as
+            # strict as the per-pair one.
+            limit = self.account_limit if address else self.limit
+            keys.append((f"login-throttle:account:{digest}", limit))
         return keys
 
     def attempt(self, account: str | None, ip: str | None = None) -> None:
@@ -286,17 +317,20 @@ class LoginThrottle:
             raise TooManyAttempts(max(1, math.ceil(wait)))
 
     def succeeded(self, account: str | None, ip: str | None = None) -> None:
-        """Record a successful login: forget the account's failures, and give back the
-        address's slot, so that a success never counts against the address.
+        """Record a successful login: forget the failures of this account from this
+        address, and give back the slot the success took in the address's and the
+        account's buckets, so that a success never counts against either.
 
-        The address's earlier failures stay: an attacker can't wipe them by logging in to
-        an account of their own between guesses.
+        Their earlier failures stay: an attacker can't wipe an address's failures by
+        logging in to an account of their own between guesses, nor the guesses other
+        addresses made at the account.
         """
         backend = self.backend
-        for key, _ in self._keys(account, None):
-            backend.clear(key)
-        for key, _ in self._keys(None, ip):
-            backend.forgive(key)
+        for key, _ in self._keys(account, ip):
+            if key.startswith("login-throttle:pair:"):
+                backend.clear(key)
+            else:
+                backend.forgive(key)
 
     def retry_after(self, account: str | None, ip: str | None = None) -> int:
         """Seconds until another attempt is allowed; ``0`` if one is allowed now."""

@@ -11,6 +11,8 @@ import secrets
 import typing as t
 from pathlib import Path
 
+from erlen.proxy import TrustedProxies
+
 
 class ConfigError(ValueError):
     """A configuration value is missing or malformed; the message names the variable."""
@@ -50,6 +52,30 @@ def _url(env: t.Mapping[str, str], name: str, default: str, schemes: tuple[str, 
     return value
 
 
+def _int(env: t.Mapping[str, str], name: str, default: int, minimum: int) -> int:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(name, f"must be a whole number, got {raw!r}.") from None
+    if value < minimum:
+        raise ConfigError(name, f"must be at least {minimum}, got {value}.")
+    return value
+
+
+def _trusted_proxies(env: t.Mapping[str, str]) -> tuple[list[str] | None, int]:
+    """The reverse proxies whose X-Forwarded-For/-Proto web believes (erlen.proxy)."""
+    proxies = _list(env, "TRUSTED_PROXIES")
+    hops = _int(env, "TRUSTED_PROXY_HOPS", 1, minimum=1)
+    try:
+        TrustedProxies.from_config(proxies, hops)
+    except ValueError as e:
+        raise ConfigError("TRUSTED_PROXIES", str(e).removeprefix("TRUSTED_PROXIES: ")) from None
+    return proxies or None, hops
+
+
 def _secret_key(env: t.Mapping[str, str], instance_path: Path, embedded: bool) -> str:
     key = env.get("SECRET_KEY", "")
     if key:
@@ -87,6 +113,7 @@ def from_env(instance_path: str, env: t.Mapping[str, str] | None = None) -> dict
     if log_level not in _LOG_LEVELS:
         raise ConfigError("LOG_LEVEL", f"must be one of {sorted(_LOG_LEVELS)}, got {log_level!r}.")
     trusted = _list(env, "TRUSTED_HOSTS")
+    proxies, hops = _trusted_proxies(env)
     return {
         "SECRET_KEY": _secret_key(env, instance, embedded),
         "DATABASE_URL": database_url,
@@ -98,6 +125,8 @@ def from_env(instance_path: str, env: t.Mapping[str, str] | None = None) -> dict
         ),
         "REALTIME_URL": env.get("REALTIME_URL") or ":5001/ws",
         "TRUSTED_HOSTS": trusted or None,
+        "TRUSTED_PROXIES": proxies,
+        "TRUSTED_PROXY_HOPS": hops,
         "SESSION_COOKIE_SECURE": _bool(env, "SESSION_COOKIE_SECURE", False),
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_HTTPONLY": True,

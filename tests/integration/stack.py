@@ -163,6 +163,9 @@ class Stack:
             "ALLOWED_ORIGINS": self.base_url,
             "REALTIME_URL": "/ws",
             "TRUSTED_HOSTS": "",
+            # nginx reaches web over loopback; clients on other loopback addresses
+            # (127.0.0.2, ...) are told apart by the address nginx forwards.
+            "TRUSTED_PROXIES": "127.0.0.1",
             "SESSION_COOKIE_SECURE": "false",
             "LOG_LEVEL": "info",
             "WEB_WORKERS": "2",

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import typing as t
+from pathlib import Path
 
 import pytest
 from erlen import Erlen
+from erlen.ext.migrate import upgrade
 from erlen.testing import FlaskClient
+
+from web.app import create_app
 
 PASSWORD = "correct horse battery"
 
@@ -77,6 +81,33 @@ def test_the_eleventh_bad_password_in_a_minute_is_429(app: Erlen, alice: FlaskCl
     assert codes[10] == 429
     response = _form(client, "/login", username="alice", password=PASSWORD)
     assert response.status_code == 429 and int(response.headers["Retry-After"]) > 0
+
+
+def test_failed_logins_from_one_address_never_lock_out_another(
+    make_env: t.Callable[..., dict[str, str]], tmp_path: Path
+) -> None:
+    # Behind nginx (127.0.0.1, trusted): the address is the one nginx forwards.
+    app = create_app({"TESTING": True}, env=make_env(tmp_path, TRUSTED_PROXIES="127.0.0.1"))
+    upgrade(app)
+
+    def via_nginx(client_address: str) -> FlaskClient:
+        client = app.test_client()
+        client.environ_base.update(
+            REMOTE_ADDR="127.0.0.1", HTTP_X_FORWARDED_FOR=f"6.6.6.6, {client_address}"
+        )
+        return client
+
+    signed_up = _form(via_nginx("198.51.100.7"), "/register", username="ada", password=PASSWORD)
+    assert signed_up.status_code == 302
+    attacker = via_nginx("203.0.113.66")
+    codes = [
+        _form(attacker, "/login", username=name, password="guess").status_code
+        for name in ["ada"] * 10 + [f"user{i}" for i in range(10)]
+    ]
+    ada = _form(via_nginx("198.51.100.7"), "/login", username="ada", password=PASSWORD)
+
+    assert codes[:10] == [401] * 10 and set(codes[10:]) == {429}
+    assert ada.status_code == 302
 
 
 def test_a_copied_session_cookie_stops_working_after_logout(app: Erlen, alice: FlaskClient) -> None:

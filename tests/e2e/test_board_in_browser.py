@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import typing as t
+import uuid
 from pathlib import Path
 
+import httpx
 import pytest
 from playwright.sync_api import expect
 from playwright.sync_api import Page
@@ -79,3 +81,55 @@ def test_a_signed_up_user_posts_under_their_name(pages: tuple[Page, Page]) -> No
     alice.click("#post-form button[type=submit]")
     item = bob.locator("#messages li", has_text="signed and sealed")
     expect(item.locator(".author")).to_have_text("alice-e2e", timeout=15_000)
+
+
+def test_a_page_that_lost_its_socket_gets_what_was_posted_meanwhile(
+    pages: tuple[Page, Page], stack: t.Any
+) -> None:
+    alice, _ = pages
+    alice.goto("/")
+    expect(alice.locator("#live")).to_have_text("live", timeout=15_000)
+    # Drop the socket, and reconnect no sooner than 2 s: posts made meanwhile reach
+    # nobody on this page live; the resumed subscription replays them.
+    alice.evaluate(
+        """() => {
+            const realtime = document.getElementById("board").realtime;
+            realtime.options.minDelay = 4000;
+            realtime.socket.close();
+        }"""
+    )
+    expect(alice.locator("#live")).to_have_text("reconnecting…", timeout=5_000)
+    with httpx.Client(base_url=stack.base_url, timeout=10) as other:
+        page = other.get("/").text
+        token = page.split('<meta name="csrf-token" content="', 1)[1].split('"', 1)[0]
+        for n in range(3):
+            posted = other.post(
+                "/api/messages", json={"body": f"missed {n}"}, headers={"X-CSRFToken": token}
+            )
+            assert posted.status_code == 201
+    expect(alice.locator("#live")).to_have_text("reconnecting…")  # still away
+
+    expect(alice.locator("#live")).to_have_text("live", timeout=15_000)
+    for n in range(3):
+        item = alice.locator("#messages li", has_text=f"missed {n}")
+        expect(item.locator(".words")).to_have_text("2 words", timeout=15_000)
+
+
+def test_logging_out_in_another_tab_signs_this_page_out(browser: t.Any, stack: t.Any) -> None:
+    context = browser.new_context(base_url=stack.base_url)
+    try:
+        board, other_tab = context.new_page(), context.new_page()
+        other_tab.goto("/register")
+        other_tab.fill("#username", f"tabs-{uuid.uuid4().hex[:6]}")
+        other_tab.fill("#password", "correct horse battery")
+        other_tab.click("form.auth button[type=submit]")
+        board.goto("/")
+        expect(board.locator("#live")).to_have_text("live", timeout=15_000)
+
+        other_tab.goto("/")
+        other_tab.click("button:text-is('Log out')")
+
+        # The server closed the socket with 4401: the page says so and stops retrying.
+        expect(board.locator("#live")).to_have_text("signed out: reload the page", timeout=10_000)
+    finally:
+        context.close()

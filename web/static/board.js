@@ -1,7 +1,8 @@
-// The board's live updates: one websocket to the realtime service, subscribed to "board".
+// The board's live updates, through ErlenRealtime (realtime.js): the "board" channel.
 // Messages posted anywhere appear here as "message.posted", then get their word count when
-// the worker's "message.processed" event arrives. After a reconnect (or a "resync" frame)
-// the list is refetched over HTTP, since pub/sub does not replay what was missed.
+// the worker's "message.processed" event arrives. A reconnect resumes from the last event
+// seen (the server replays what was missed); when that isn't enough (a gap, a "resync")
+// the client asks for a catch-up and the list is refetched over HTTP.
 (function () {
   "use strict";
   const board = document.getElementById("board");
@@ -11,22 +12,18 @@
   const typing = document.getElementById("typing");
   const form = document.getElementById("post-form");
   const input = document.getElementById("body");
-  const CHANNEL = "board";
-  let socket = null;
-  let attempts = 0;
-  let lastTypingSent = 0;
+  const STATES = {
+    connecting: "connecting…",
+    open: "live",
+    closed: "reconnecting…",
+    revoked: "signed out: reload the page",
+    stopped: "offline",
+  };
   let typingTimer = null;
 
-  function realtimeUrl(setting) {
-    const scheme = location.protocol === "https:" ? "wss:" : "ws:";
-    if (/^wss?:\/\//.test(setting)) return setting;
-    if (setting.startsWith(":")) return scheme + "//" + location.hostname + setting;
-    return scheme + "//" + location.host + setting;
-  }
-
-  function setState(state, text) {
+  function setState(state) {
     live.dataset.state = state;
-    live.textContent = text;
+    live.textContent = STATES[state] || state;
   }
 
   function render(message) {
@@ -68,42 +65,19 @@
     }
   }
 
-  function connect() {
-    setState("connecting", "connecting…");
-    socket = new WebSocket(realtimeUrl(board.dataset.realtimeUrl));
-    socket.addEventListener("open", () => {
-      attempts = 0;
-      socket.send(JSON.stringify({ type: "subscribe", channel: CHANNEL }));
-    });
-    socket.addEventListener("message", (frame) => {
-      let data;
-      try {
-        data = JSON.parse(frame.data);
-      } catch (error) {
-        return;
+  const realtime = ErlenRealtime.connect(board.dataset.realtimeUrl, { onState: setState });
+  const channel = realtime.subscribe("board", {
+    onEvent(event, data) {
+      if (event === "message.posted" || event === "message.processed") {
+        render(data);
+      } else if (event === "typing" && data && data.visitor) {
+        showTyping(data.visitor);
       }
-      if (data.type === "subscribed" && data.channel === CHANNEL) {
-        setState("open", "live");
-        resync();
-      } else if (data.type === "event" && data.channel === CHANNEL) {
-        if (data.event === "message.posted" || data.event === "message.processed") {
-          render(data.data);
-        } else if (data.event === "typing" && data.data && data.data.visitor) {
-          showTyping(data.data.visitor);
-        }
-      } else if (data.type === "resync") {
-        resync();
-      } else if (data.type === "error") {
-        console.warn("realtime:", data.message);
-      }
-    });
-    socket.addEventListener("close", () => {
-      setState("closed", "reconnecting…");
-      attempts += 1;
-      const delay = Math.min(30000, 500 * 2 ** Math.min(attempts, 6)) * (0.5 + Math.random());
-      setTimeout(connect, delay);
-    });
-  }
+    },
+    onCatchUp: resync,
+  });
+  // For tests and the console: the page's connection.
+  board.realtime = realtime;
 
   function showTyping(visitor) {
     if (visitor === document.getElementById("me").dataset.visitor) return;
@@ -112,13 +86,7 @@
     typingTimer = setTimeout(() => (typing.textContent = ""), 3000);
   }
 
-  input.addEventListener("input", () => {
-    const now = Date.now();
-    if (socket && socket.readyState === WebSocket.OPEN && now - lastTypingSent > 2000) {
-      lastTypingSent = now;
-      socket.send(JSON.stringify({ type: "publish", channel: CHANNEL, event: "typing", data: {} }));
-    }
-  });
+  input.addEventListener("input", () => channel.typing());
 
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
@@ -142,5 +110,4 @@
     }
   });
 
-  connect();
 })();

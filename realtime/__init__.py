@@ -10,6 +10,7 @@ from web.extensions import publisher
 
 from .handlers import authorize
 from .handlers import on_publish
+from .handlers import presence_id
 
 
 def create_server(app: Erlen) -> RealtimeServer:
@@ -20,5 +21,6 @@ def create_server(app: Erlen) -> RealtimeServer:
         allowed_origins=app.config["ALLOWED_ORIGINS"],
         authorize=authorize,
         on_publish=on_publish,
+        presence_id=presence_id,
         path="/ws",
     )

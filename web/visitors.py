@@ -23,6 +23,19 @@ def current_visitor() -> str:
     return name
 
 
+#: The session key holding the name the page shows (the user's, else the visitor id): the
+#: realtime service reads it for typing and presence, without a database.
+NAME_KEY = "name"
+
+
+def remember_name() -> str:
+    """Keep the name the page shows in the session, for the realtime service; return it."""
+    name = current_author()
+    if session.get(NAME_KEY) != name:
+        session[NAME_KEY] = name
+    return name
+
+
 def current_author() -> str:
     """The name a post goes out under: the logged-in user's, else the visitor id."""
     if current_user.is_authenticated:

@@ -28,7 +28,7 @@ def test_static_files_are_served_by_nginx_from_its_image(compose_stack: ComposeS
         response = visitor.http.get("/static/board.js", headers={"X-Request-ID": "static-probe-1"})
         visitor.http.get("/healthz", headers={"X-Request-ID": "web-probe-1"})
     assert response.status_code == 200
-    assert "WebSocket" in response.text
+    assert "ErlenRealtime.connect" in response.text
     cache_control = {part.strip() for part in response.headers["Cache-Control"].split(",")}
     assert cache_control == {"max-age=3600", "public"}
     web_log = compose_stack.run_compose("logs", "--no-color", "web").stdout

@@ -133,3 +133,21 @@ def test_logging_out_in_another_tab_signs_this_page_out(browser: t.Any, stack: t
         expect(board.locator("#live")).to_have_text("signed out: reload the page", timeout=10_000)
     finally:
         context.close()
+
+
+def test_each_browser_sees_who_else_is_here(pages: tuple[Page, Page]) -> None:
+    alice, bob = pages
+    alice.goto("/")
+    expect(alice.locator("#live")).to_have_text("live", timeout=15_000)
+    alice_name = alice.locator("#me").inner_text()
+    bob.goto("/")
+    expect(bob.locator("#live")).to_have_text("live", timeout=15_000)
+    bob_name = bob.locator("#me").inner_text()
+
+    # Bob fetched the list after joining; Alice heard Bob's presence.join.
+    for page in (alice, bob):
+        expect(page.locator("#here")).to_contain_text(alice_name, timeout=10_000)
+        expect(page.locator("#here")).to_contain_text(bob_name, timeout=10_000)
+
+    bob.goto("about:blank")  # leaving the page closes its socket
+    expect(alice.locator("#here")).not_to_contain_text(bob_name, timeout=10_000)

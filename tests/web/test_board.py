@@ -21,10 +21,10 @@ def test_page_gives_the_visitor_a_name_kept_in_the_session(client: FlaskClient) 
     assert b'id="board"' in first.data
     cookie = client.get_cookie("session")
     assert cookie is not None and cookie.http_only
-    name = first.data.split(b'data-visitor="')[1].split(b'"')[0]
+    name = first.data.split(b'data-name="')[1].split(b'"')[0]
     assert name.startswith(b"visitor-")
     again = client.get("/")
-    assert b'data-visitor="' + name + b'"' in again.data  # same visitor on the next visit
+    assert b'data-name="' + name + b'"' in again.data  # same visitor on the next visit
 
 
 def test_page_points_the_websocket_at_the_configured_url(app: Erlen, client: FlaskClient) -> None:
@@ -124,3 +124,13 @@ def test_the_policy_lets_the_page_reach_the_realtime_service() -> None:
     assert "connect-src 'self';" in content_security_policy("/ws")  # same origin
     assert "ws://*:5001" in content_security_policy(":5001/ws")  # make dev
     assert "wss://rt.example.com" in content_security_policy("wss://rt.example.com/ws")
+
+
+def test_who_is_here_starts_empty_and_the_page_knows_its_own_name(client: FlaskClient) -> None:
+    # In the fast tier no realtime server runs, so nobody is connected to the board.
+    assert client.get("/api/board/presence").get_json() == {"members": []}
+    page = client.get("/").get_data(as_text=True)
+    name = page.split('id="me" data-name="', 1)[1].split('"', 1)[0]
+    assert name.startswith("visitor-")
+    with client.session_transaction() as session:
+        assert session["name"] == name  # what the realtime service shows for this page

@@ -6,12 +6,15 @@ from erlen import Blueprint
 from erlen import jsonify
 from erlen import request
 from erlen import url_for
+from erlen.realtime import BrokerError
 from erlen.typing import ResponseReturnValue
 from werkzeug.exceptions import BadRequest
+from werkzeug.exceptions import ServiceUnavailable
 
 from .. import events
 from ..errors import ValidationError
 from ..extensions import db
+from ..extensions import publisher
 from ..services import board
 from ..services import messages
 from ..visitors import current_author
@@ -53,3 +56,13 @@ def create_message() -> ResponseReturnValue:
     response.status_code = 201
     response.headers["Location"] = url_for("api.get_message", message_id=message.id)
     return response
+
+
+@bp.get("/board/presence")
+def board_presence() -> ResponseReturnValue:
+    """Who has the board open now, across realtime replicas (names as the page shows them)."""
+    try:
+        members = publisher.presence(events.BOARD_CHANNEL)
+    except BrokerError:
+        raise ServiceUnavailable("Who is here can't be told right now; try again.") from None
+    return jsonify(members=members)

@@ -17,15 +17,17 @@ from ..services import board
 from ..services import messages
 from ..visitors import current_author
 from ..visitors import current_visitor
+from ..visitors import remember_name
 
 bp = Blueprint("board", __name__)
 
 
 @bp.get("/")
 def index() -> str:
-    visitor = current_visitor()
+    current_visitor()
+    name = remember_name()
     recent = messages.list_messages(session=db.session, limit=50)
-    return render_template("board.html", messages=recent, visitor=visitor, max_body=BODY_MAX)
+    return render_template("board.html", messages=recent, name=name, max_body=BODY_MAX)
 
 
 @bp.post("/messages")

@@ -10,6 +10,7 @@
   const list = document.getElementById("messages");
   const live = document.getElementById("live");
   const typing = document.getElementById("typing");
+  const here = document.getElementById("here");
   const form = document.getElementById("post-form");
   const input = document.getElementById("body");
   const STATES = {
@@ -51,15 +52,26 @@
       : "processing…";
   }
 
+  async function getJSON(url) {
+    const response = await fetch(url, {
+      headers: { Accept: "application/json" },
+      credentials: "same-origin",
+    });
+    return response.ok ? response.json() : null;
+  }
+
+  function showHere(members) {
+    here.textContent = members.length ? members.join(", ") : "nobody";
+  }
+
   async function resync() {
     try {
-      const response = await fetch(board.dataset.messagesUrl, {
-        headers: { Accept: "application/json" },
-        credentials: "same-origin",
-      });
-      if (!response.ok) return;
-      const data = await response.json();
-      data.messages.slice().reverse().forEach(render);
+      const [page, presence] = await Promise.all([
+        getJSON(board.dataset.messagesUrl),
+        getJSON(board.dataset.presenceUrl),
+      ]);
+      if (page) page.messages.slice().reverse().forEach(render);
+      if (presence) showHere(channel.setMembers(presence.members));
     } catch (error) {
       console.warn("resync failed", error);
     }
@@ -75,12 +87,13 @@
       }
     },
     onCatchUp: resync,
+    onPresence: showHere,
   });
   // For tests and the console: the page's connection.
   board.realtime = realtime;
 
   function showTyping(visitor) {
-    if (visitor === document.getElementById("me").dataset.visitor) return;
+    if (visitor === document.getElementById("me").dataset.name) return;
     typing.textContent = visitor + " is typing…";
     clearTimeout(typingTimer);
     typingTimer = setTimeout(() => (typing.textContent = ""), 3000);

@@ -6,6 +6,7 @@
 //     onCatchUp(afterSeq) { ... },              // events may be missing: refetch over HTTP
 //     onPresence(members) { ... },              // who is here (a sorted array)
 //   });
+//   board.setMembers(await fetchPresence());    // seed presence; events keep it current
 //   board.publish("typing", {});                // the server decides what to relay
 //   board.typing();                             // the same, at most every 2 s
 //   realtime.close();
@@ -48,6 +49,13 @@
 
     publish(event, data) {
       return this.client._send({ type: "publish", channel: this.channel, event: event, data: data });
+    }
+
+    // Replace the members with a list fetched over HTTP (join/leave events then keep it
+    // current); returns them sorted.
+    setMembers(members) {
+      this.members = new Set(members);
+      return Array.from(this.members).sort();
     }
 
     typing() {

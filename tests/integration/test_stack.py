@@ -89,7 +89,7 @@ def test_static_files_are_served_by_nginx(stack: Stack) -> None:
     with Visitor(stack) as visitor:
         response = visitor.http.get("/static/board.js")
     assert response.status_code == 200
-    assert "WebSocket" in response.text
+    assert "ErlenRealtime.connect" in response.text
     # Only nginx's /static/ location sets these; web never does.
     cache_control = {part.strip() for part in response.headers["Cache-Control"].split(",")}
     assert cache_control == {"max-age=3600", "public"}

@@ -151,3 +151,17 @@ def test_each_browser_sees_who_else_is_here(pages: tuple[Page, Page]) -> None:
 
     bob.goto("about:blank")  # leaving the page closes its socket
     expect(alice.locator("#here")).not_to_contain_text(bob_name, timeout=10_000)
+
+
+def test_a_refused_post_is_explained_under_the_form(pages: tuple[Page, Page]) -> None:
+    alice, _ = pages
+    alice.goto("/")
+    expect(alice.locator("#live")).to_have_text("live", timeout=15_000)
+    dialogs: list[str] = []
+    alice.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+
+    alice.fill("#body", "   ")  # only spaces: the form allows it, the API refuses it
+    alice.click("#post-form button[type=submit]")
+
+    expect(alice.locator("#post-error")).to_have_text("A message needs some text.")
+    assert dialogs == []

@@ -13,6 +13,7 @@
   const here = document.getElementById("here");
   const form = document.getElementById("post-form");
   const input = document.getElementById("body");
+  const postError = document.getElementById("post-error");
   const STATES = {
     connecting: "connecting…",
     open: "live",
@@ -116,10 +117,13 @@
     });
     if (response.ok) {
       input.value = "";
+      postError.hidden = true;
       render(await response.json());
     } else {
+      // A problem+json body explains what was wrong; shown under the form, not a dialog.
       const problem = await response.json().catch(() => ({}));
-      alert(problem.detail || problem.title || "Could not post the message.");
+      postError.textContent = problem.detail || problem.title || "Could not post the message.";
+      postError.hidden = false;
     }
   });
 

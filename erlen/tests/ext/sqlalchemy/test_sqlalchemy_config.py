@@ -42,8 +42,9 @@ def test_postgres_scheme_from_a_hosting_platform_gives_a_working_engine(
         engine = db.engine
         assert engine.url.drivername == "postgresql+psycopg"
         assert engine.url.password == "secret"
-        # Server databases check connections on checkout, surviving server restarts.
-        assert engine.pool._pre_ping is True
+        # Server databases check connections that idled, not every checkout
+        # (test_sqlalchemy_idle_ping.py).
+        assert engine.pool._pre_ping is False
 
 
 def test_sqlalchemy_database_uri_wins_over_database_url(app: erlen.Erlen, tmp_path: Path) -> None:

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import os
+import time
 import typing as t
 
+from sqlalchemy import event
+from sqlalchemy import exc
+from sqlalchemy.engine import Engine
 from sqlalchemy.engine import make_url
 from sqlalchemy.engine import URL
 from sqlalchemy.pool import StaticPool
@@ -80,10 +84,9 @@ def engine_options(
 
     if parsed.get_backend_name() == "sqlite":
         parsed = _sqlite_defaults(app, parsed, merged)
-    else:
-        # A server may drop idle connections (restarts, failovers, proxies' idle timeouts);
-        # checking on checkout turns that into a reconnect instead of a failed request.
-        merged.setdefault("pool_pre_ping", True)
+    # Server databases: connections idle for a while are checked on checkout (see
+    # ping_after_idle), not every one: pool_pre_ping would add a round trip to every
+    # request and job.
     if parsed.get_backend_name() == "mysql":
         # MySQL closes connections idle for 8 hours; its "utf8" is a 3-byte subset.
         merged.setdefault("pool_recycle", 7200)
@@ -153,3 +156,58 @@ def engine_configs(
         options["url"] = parsed
         final[key] = options
     return final
+
+
+#: Seconds a pooled connection may sit unused before it is checked on checkout
+#: (``SQLALCHEMY_PING_AFTER_IDLE``).
+DEFAULT_PING_AFTER_IDLE = 10.0
+
+_LAST_USED = "erlen.last_used"
+
+
+def ping_after_idle_seconds(app: Erlen, url: URL, options: t.Mapping[str, t.Any]) -> float | None:
+    """How long a connection of this engine may idle before it's pinged; ``None``: never.
+
+    Only server databases are pinged (a SQLite file doesn't drop connections), and not when
+    the options set ``pool_pre_ping`` themselves (that choice wins).
+    """
+    if url.get_backend_name() == "sqlite" or "pool_pre_ping" in options:
+        return None
+    value = app.config.get("SQLALCHEMY_PING_AFTER_IDLE", DEFAULT_PING_AFTER_IDLE)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+        raise ValueError(
+            f"SQLALCHEMY_PING_AFTER_IDLE must be a number of seconds >= 0 or None, got {value!r}."
+        )
+    return float(value)
+
+
+def ping_after_idle(engine: Engine, seconds: float) -> None:
+    """Check a pooled connection on checkout when it sat unused for more than ``seconds``.
+
+    A server drops connections that idle (restarts, failovers, proxies' idle timeouts);
+    checking those on checkout turns a dead one into a reconnect instead of a failed
+    request. A connection used moments ago is almost always alive, so it goes out without
+    the round trip ``pool_pre_ping`` would spend on every checkout. One that died anyway
+    fails its statement once; SQLAlchemy then recognises the disconnect and replaces every
+    connection of the pool that is older than the failure.
+    """
+
+    @event.listens_for(engine, "checkin")
+    def _used(dbapi_connection: t.Any, record: t.Any) -> None:
+        record.info[_LAST_USED] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _check(dbapi_connection: t.Any, record: t.Any, proxy: t.Any) -> None:
+        last = record.info.get(_LAST_USED)
+        if last is None or time.monotonic() - last <= seconds:
+            return  # new, or used moments ago
+        dialect = engine.dialect
+        try:
+            dialect.do_ping(dbapi_connection)
+        except dialect.loaded_dbapi.Error as e:
+            if dialect.is_disconnect(e, dbapi_connection, None):
+                # The pool discards this connection and checks out another (or a new one).
+                raise exc.DisconnectionError(f"A pooled connection was dropped: {e}") from e
+            raise

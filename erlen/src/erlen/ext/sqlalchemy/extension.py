@@ -17,6 +17,8 @@ from . import record_queries
 from . import track_modifications
 from .cli import add_models_to_shell
 from .engines import engine_configs
+from .engines import ping_after_idle
+from .engines import ping_after_idle_seconds
 from .model import make_model_class
 from .model import Model as _Model
 from .pagination import Pagination
@@ -142,7 +144,11 @@ class SQLAlchemy:
         engines: dict[str | None, sa.Engine] = {}
         for key, options in engine_configs(app, self._engine_options).items():
             self.bind_metadata(key)
-            engines[key] = self._make_engine(key, options, app)
+            engine = engines[key] = self._make_engine(key, options, app)
+            idle = ping_after_idle_seconds(app, options["url"], options)
+            # _make_engine may be overridden to return a wrapper (tests use mocks).
+            if idle is not None and isinstance(engine, sa.Engine):
+                ping_after_idle(engine, idle)
         self._app_engines[app] = engines
         app.extensions["sqlalchemy"] = self
         app.teardown_appcontext(self._remove_session)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import typing as t
+
 from erlen import Erlen
 from erlen.realtime import RealtimeServer
 from erlen.realtime.auth import SessionCookieAuth
@@ -13,9 +15,15 @@ from .handlers import on_publish
 from .handlers import presence_id
 
 
-def create_server(app: Erlen) -> RealtimeServer:
-    """The websocket server for ``app``'s configuration (same secret, broker and prefix)."""
+def create_server(app: Erlen, *, page_ports: t.Iterable[int] = ()) -> RealtimeServer:
+    """The websocket server for ``app``'s configuration (same secret, broker and prefix).
+
+    Pages are accepted from ``ALLOWED_ORIGINS`` and from the origin the socket was opened
+    on (behind nginx, the page's own), plus, with ``page_ports``, from the socket's host on
+    those ports: ``make dev`` serves the page on another port than the socket.
+    """
     return RealtimeServer(
+        same_host_ports=page_ports,
         broker=publisher.get_broker(app),
         auth=SessionCookieAuth.from_app(app),
         allowed_origins=app.config["ALLOWED_ORIGINS"],

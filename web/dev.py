@@ -40,8 +40,6 @@ def main(argv: list[str] | None = None) -> int:
         if os.environ.get(name, "memory://").split(":", 1)[0] not in {"memory", "sqlite"}:
             print(f"note: {name} is set; `make dev` uses it instead of the embedded default.")
     os.environ.setdefault("REALTIME_URL", f":{args.realtime_port}/ws")
-    origins = f"http://127.0.0.1:{args.port},http://localhost:{args.port}"
-    os.environ.setdefault("ALLOWED_ORIGINS", origins)
 
     # The dev server has werkzeug's reloader (public through run_simple), so `run` doesn't
     # add one of its own.
@@ -54,15 +52,19 @@ def serve(host: str, port: int, realtime_port: int, *, reload: bool) -> int:
     # With the reloader, this code runs twice: in the watching parent and in the child that
     # serves. Only the child starts the realtime server, the worker and the migrations.
     if not reload or is_running_from_reloader():
-        start_embedded_services(app, host, realtime_port)
+        start_embedded_services(app, host, realtime_port, web_port=port)
     app.run(host=host, port=port, debug=reload, use_reloader=reload, load_dotenv=False)
     return 0
 
 
-def start_embedded_services(app: Erlen, host: str, realtime_port: int) -> None:
-    """Migrate the SQLite database, then start the realtime server and a job worker."""
+def start_embedded_services(app: Erlen, host: str, realtime_port: int, *, web_port: int) -> None:
+    """Migrate the SQLite database, then start the realtime server and a job worker.
+
+    The page comes from ``web_port`` on whatever host the browser used (localhost, the
+    machine's LAN address, a VM's name): the realtime server accepts that origin.
+    """
     upgrade(app)
-    server = realtime.create_server(app)
+    server = realtime.create_server(app, page_ports=(web_port,))
     handle = server.run_in_thread(host, realtime_port)
     print(f" * Realtime websocket on ws://{host}:{handle.port}/ws")
     jobs.run_worker_thread(app=app)

@@ -6,16 +6,19 @@ then loads the page, opens the websocket, posts a message and waits for the work
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
 import socket
 import subprocess
 import time
+import typing as t
 from pathlib import Path
 
 import httpx
 import pytest
+from websockets.exceptions import InvalidStatus
 from websockets.sync.client import connect
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -27,8 +30,9 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-@pytest.fixture
-def dev_server(tmp_path: Path) -> tuple[str, str, Path]:
+@contextlib.contextmanager
+def _make_dev(tmp_path: Path, *args: str) -> t.Iterator[tuple[int, int, Path]]:
+    """Run `make dev` with its own instance folder; yield its ports and log once it answers."""
     port, realtime_port = _free_port(), _free_port()
     env = {
         key: value
@@ -37,9 +41,10 @@ def dev_server(tmp_path: Path) -> tuple[str, str, Path]:
     }
     env["INSTANCE_PATH"] = str(tmp_path / "instance")
     log = tmp_path / "dev.log"
+    dev_args = " ".join(["--port", str(port), "--realtime-port", str(realtime_port), *args])
     with log.open("wb") as out:
         process = subprocess.Popen(
-            ["make", "dev", f"DEV_ARGS=--port {port} --realtime-port {realtime_port}"],
+            ["make", "dev", f"DEV_ARGS={dev_args}"],
             cwd=ROOT,
             env=env,
             stdout=out,
@@ -60,7 +65,7 @@ def dev_server(tmp_path: Path) -> tuple[str, str, Path]:
             if time.monotonic() > deadline:
                 raise AssertionError(f"make dev did not answer in 60 s:\n{log.read_text()}")
             time.sleep(0.3)
-        yield base, f"ws://127.0.0.1:{realtime_port}/ws", log
+        yield port, realtime_port, log
     finally:
         os.killpg(process.pid, signal.SIGTERM)
         try:
@@ -68,6 +73,18 @@ def dev_server(tmp_path: Path) -> tuple[str, str, Path]:
         except subprocess.TimeoutExpired:
             os.killpg(process.pid, signal.SIGKILL)
             process.wait(5)
+
+
+@pytest.fixture
+def dev_server(tmp_path: Path) -> t.Iterator[tuple[str, str, Path]]:
+    with _make_dev(tmp_path) as (port, realtime_port, log):
+        yield f"http://127.0.0.1:{port}", f"ws://127.0.0.1:{realtime_port}/ws", log
+
+
+@pytest.fixture
+def dev_server_on_all_addresses(tmp_path: Path) -> t.Iterator[tuple[int, int, Path]]:
+    with _make_dev(tmp_path, "--host", "0.0.0.0") as running:
+        yield running
 
 
 def test_make_dev_serves_the_page_the_websocket_and_a_job_round_trip(
@@ -101,3 +118,29 @@ def test_make_dev_serves_the_page_the_websocket_and_a_job_round_trip(
     assert (tmp_path / "instance" / "erlen.db").exists()
     assert (tmp_path / "instance" / "secret_key").exists()
     assert "Debugger is active" in log.read_text()
+
+
+def test_live_updates_work_from_any_address_the_page_was_opened_on(
+    dev_server_on_all_addresses: tuple[int, int, Path],
+) -> None:
+    # Opened as http://<an address of this machine>:<port>, not a listed origin: here
+    # 127.0.0.2, standing in for the machine's LAN address (works on a loopback-only host).
+    port, realtime_port, log = dev_server_on_all_addresses
+    base = f"http://127.0.0.2:{port}"
+    with httpx.Client(base_url=base, timeout=10) as http:
+        page = http.get("/")
+        assert page.status_code == 200, log.read_text()
+        cookie = "; ".join(f"{k}={v}" for k, v in http.cookies.items())
+        ws_url = f"ws://127.0.0.2:{realtime_port}/ws"
+        with connect(ws_url, additional_headers={"Cookie": cookie}, origin=base) as ws:  # type: ignore[arg-type]
+            ws.send(json.dumps({"type": "subscribe", "channel": "board"}))
+            frames = [json.loads(ws.recv(timeout=10)) for _ in range(2)]
+        # Another site's page on the same machine is still refused.
+        with pytest.raises(InvalidStatus) as refused:
+            connect(
+                ws_url,
+                additional_headers={"Cookie": cookie},
+                origin="http://127.0.0.2:9",  # type: ignore[arg-type]
+            ).close()
+    assert [f["type"] for f in frames] == ["welcome", "subscribed"]
+    assert refused.value.response.status_code == 403

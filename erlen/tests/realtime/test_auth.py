@@ -132,3 +132,37 @@ def test_origin_policy_can_accept_non_browser_clients() -> None:
 def test_malformed_allowed_origins_are_a_configuration_error() -> None:
     with pytest.raises(ValueError, match="'localhost:5000/app'"):
         OriginPolicy(["localhost:5000/app"])
+
+
+@pytest.mark.parametrize(
+    ("origin", "host", "accepted"),
+    [
+        ("http://192.0.2.10:8080", "192.0.2.10:8080", True),  # the page's own origin
+        ("https://chat.example", "chat.example", True),  # default ports on both sides
+        ("HTTP://Chat.Example:80", "chat.example", True),
+        ("http://chat.example", "chat.example:8443", False),  # another port
+        ("http://evil.example", "chat.example", False),  # another site
+        ("http://192.0.2.10:8080", None, False),  # no Host: nothing to compare with
+        ("http://192.0.2.10:8080", "192.0.2.10:bad", False),
+        ("http://[2001:db8::1]:8080", "[2001:db8::1]:8080", True),
+    ],
+)
+def test_same_origin_accepts_the_page_served_from_the_sockets_host(
+    origin: str, host: str | None, accepted: bool
+) -> None:
+    policy = OriginPolicy([], same_origin=True)
+
+    assert policy(origin, host) is accepted
+
+
+def test_same_origin_is_off_unless_asked() -> None:
+    assert OriginPolicy([])("http://chat.example", "chat.example") is False
+
+
+def test_same_host_ports_accept_the_web_port_of_the_sockets_host() -> None:
+    # make dev: the page on :5000, the socket on :5001, on whatever address was typed.
+    policy = OriginPolicy([], same_host_ports=[5000])
+
+    assert policy("http://192.168.1.20:5000", "192.168.1.20:5001") is True
+    assert policy("http://192.168.1.20:5002", "192.168.1.20:5001") is False
+    assert policy("http://192.168.1.99:5000", "192.168.1.20:5001") is False

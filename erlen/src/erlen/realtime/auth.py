@@ -166,15 +166,33 @@ def normalize_origin(origin: str) -> str | None:
 
 
 class OriginPolicy:
-    """The set of origins a websocket server accepts, normalized once.
+    """The origins a websocket server accepts: a list, and optionally its own host.
 
     :param allowed_origins: Origins like ``https://example.com`` or
         ``http://localhost:5000``; scheme, host and port must match exactly.
     :param allow_missing: Accept handshakes without ``Origin`` (non-browser clients).
+    :param same_origin: Also accept a page served from the host the handshake was sent to
+        (the ``Host`` header): the same host and port, as behind a proxy that serves the
+        page and ``/ws`` from one origin. Whatever host the user typed (a name, a LAN
+        address) then works without listing it.
+    :param same_host_ports: Also accept pages from the handshake's host on these ports,
+        e.g. the web port when the realtime service listens on its own (``make dev``).
     :raise ValueError: An allowed origin isn't a plain origin.
+
+    Checking ``Origin`` against ``Host`` is the usual defence against cross-site websocket
+    hijacking: another site's page has its own origin. A page reached through DNS
+    rebinding has a matching ``Origin`` and ``Host``, but the browser sends it the
+    rebinding site's cookies, not the session's.
     """
 
-    def __init__(self, allowed_origins: t.Iterable[str], *, allow_missing: bool = False) -> None:
+    def __init__(
+        self,
+        allowed_origins: t.Iterable[str],
+        *,
+        allow_missing: bool = False,
+        same_origin: bool = False,
+        same_host_ports: t.Iterable[int] = (),
+    ) -> None:
         normalized = set()
         for origin in allowed_origins:
             value = normalize_origin(origin)
@@ -185,13 +203,35 @@ class OriginPolicy:
             normalized.add(value)
         self.allowed = frozenset(normalized)
         self.allow_missing = allow_missing
+        self.same_origin = same_origin
+        self.same_host_ports = frozenset(same_host_ports)
 
-    def __call__(self, origin: str | None) -> bool:
-        """Whether a handshake with this ``Origin`` value is accepted."""
+    def __call__(self, origin: str | None, host: str | None = None) -> bool:
+        """Whether a handshake with this ``Origin`` (sent to ``Host`` ``host``) is accepted."""
         if origin is None:
             return self.allow_missing
         value = normalize_origin(origin)
-        return value is not None and value in self.allowed
+        if value is None:
+            return False
+        if value in self.allowed:
+            return True
+        if host is None or not (self.same_origin or self.same_host_ports):
+            return False
+        try:
+            page = urlsplit(value)
+            target = urlsplit("//" + host.strip())
+            target_port = target.port
+        except ValueError:
+            return False
+        if not target.hostname or page.hostname != target.hostname.lower():
+            return False
+        if page.port in self.same_host_ports:
+            return True
+        if not self.same_origin:
+            return False
+        # No port in Host: the client used its scheme's default, as the page's origin did.
+        expected = target_port if target_port is not None else _DEFAULT_PORTS.get(page.scheme)
+        return page.port == expected
 
 
 def check_origin(origin: str | None, allowed_origins: t.Iterable[str]) -> bool:

@@ -131,6 +131,11 @@ class RealtimeServer:
     :param path: The websocket's URL path; ``None`` accepts any path.
     :param allow_missing_origin: Accept handshakes without ``Origin`` (non-browser
         clients; browsers always send one).
+    :param same_origin: Also accept pages of the origin the handshake was sent to (its
+        ``Host``), whatever name the user reached it by; see
+        :class:`~erlen.realtime.auth.OriginPolicy`.
+    :param same_host_ports: Also accept pages from the handshake's host on these ports
+        (the web port, when this server listens on another).
     :param max_message_size: Largest client message in bytes; larger ones close the
         connection with 1009.
     :param max_queue: Client frames buffered before reading from the socket pauses.
@@ -162,6 +167,8 @@ class RealtimeServer:
         on_publish: PublishCallable | None = None,
         path: str | None = "/ws",
         allow_missing_origin: bool = False,
+        same_origin: bool = True,
+        same_host_ports: t.Iterable[int] = (),
         max_message_size: int = protocol.DEFAULT_MAX_MESSAGE_SIZE,
         max_queue: int = 16,
         write_limit: int = 32 * 1024,
@@ -178,7 +185,12 @@ class RealtimeServer:
     ) -> None:
         self.broker = broker
         self.auth = auth
-        self.origins = OriginPolicy(allowed_origins, allow_missing=allow_missing_origin)
+        self.origins = OriginPolicy(
+            allowed_origins,
+            allow_missing=allow_missing_origin,
+            same_origin=same_origin,
+            same_host_ports=same_host_ports,
+        )
         self.authorize = authorize
         self.on_publish = on_publish
         self.path = path
@@ -351,7 +363,9 @@ class RealtimeServer:
         if self.path is not None and path != self.path:
             return connection.respond(404, "Not found.\n")
         origins = request.headers.get_all("Origin")
-        if len(origins) > 1 or not self.origins(origins[0] if origins else None):
+        hosts = request.headers.get_all("Host")
+        host = hosts[0] if len(hosts) == 1 else None
+        if len(origins) > 1 or not self.origins(origins[0] if origins else None, host):
             return connection.respond(403, "Origin not allowed.\n")
         cookie_header = "; ".join(request.headers.get_all("Cookie")) or None
         try:

@@ -7,6 +7,8 @@ JSON, the ``error.html`` page for browsers.
 
 from __future__ import annotations
 
+import typing as t
+
 from erlen import Erlen
 from erlen.ext.problems import error_response
 from erlen.typing import ResponseReturnValue
@@ -27,9 +29,17 @@ class AppError(Exception):
 
 
 class ValidationError(AppError):
-    """Input that breaks a rule (empty, too long, ...)."""
+    """Input that breaks a rule (empty, too long, ...).
+
+    :param field: the input at fault, when there is one; API clients get it in the
+        problem's ``errors`` member as well as in the sentence.
+    """
 
     status = 422
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
 
 
 class NotFoundError(AppError):
@@ -44,7 +54,14 @@ def register_error_handlers(app: Erlen) -> None:
 
     @app.errorhandler(AppError)
     def handle_app_error(error: AppError) -> ResponseReturnValue:
-        return error_response(error.status, detail=error.message, template=ERROR_TEMPLATE)
+        members: dict[str, t.Any] = {}
+        field = getattr(error, "field", None)
+        if field:
+            # The shape erlen.ext.rest gives a field error (loc, msg, type).
+            members["errors"] = [{"loc": [field], "msg": error.message, "type": "value_error"}]
+        return error_response(
+            error.status, detail=error.message, template=ERROR_TEMPLATE, **members
+        )
 
     @app.errorhandler(HTTPException)
     def handle_http_error(error: HTTPException) -> ResponseReturnValue:

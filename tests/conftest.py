@@ -186,6 +186,17 @@ def postgres_app(tmp_path: Path, postgres_database: str) -> t.Iterator[Erlen]:
             engine.dispose()
 
 
+@pytest.fixture
+def terminate_backend(postgres_database: str) -> t.Callable[[int], None]:
+    """End a Postgres server process from another connection, as a restart would."""
+
+    def terminate(pid: int) -> None:
+        with postgres_admin() as conn:
+            conn.execute("SELECT pg_terminate_backend(%s)", (pid,))
+
+    return terminate
+
+
 @pytest.fixture(params=["sqlite", "postgres"])
 def db_app(request: pytest.FixtureRequest) -> Erlen:
     """The app on SQLite (``app``), and again on Postgres (``postgres_app``)."""

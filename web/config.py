@@ -172,16 +172,21 @@ def _environment(env: t.Mapping[str, str]) -> str:
 def _unsafe_settings(env: t.Mapping[str, str], secret_key: str) -> list[ConfigError]:
     """Every setting production must refuse: debug mode on, a weak or published key."""
     problems = []
-    for name in ("ERLEN_DEBUG", "FLASK_DEBUG"):
-        raw = env.get(name, "")
-        if raw.strip().lower() not in _DEBUG_OFF:
-            problems.append(
-                ConfigError(
-                    name,
-                    f"is {raw!r}: debug mode can hand anyone the interactive debugger or a"
-                    " traceback, and lets errors escape their error pages. Unset it.",
-                )
+    # One line for both: `erlen run` copies ERLEN_DEBUG into FLASK_DEBUG.
+    debug = {
+        name: env[name]
+        for name in ("ERLEN_DEBUG", "FLASK_DEBUG")
+        if env.get(name, "").strip().lower() not in _DEBUG_OFF
+    }
+    if debug:
+        values = ", ".join(f"{name}={value!r}" for name, value in debug.items())
+        problems.append(
+            ConfigError(
+                next(iter(debug)),
+                f"debug mode is on ({values}): it can hand anyone the interactive debugger"
+                " or a traceback, and lets errors escape their error pages. Unset it.",
             )
+        )
     if not secret_key:
         problems.append(ConfigError("SECRET_KEY", "is not set; `make up` generates one in .env."))
     elif weaknesses := secret_key_weaknesses(secret_key):

@@ -83,16 +83,17 @@ def test_production_refuses_debug_and_a_weak_key_listing_every_one(tmp_path: Pat
         from_env(str(tmp_path), env)
 
     lines = str(error.value).splitlines()
-    assert lines[0] == "3 unsafe settings for production:"
-    assert lines[1].startswith("  ERLEN_DEBUG: is '1': debug mode")
-    assert lines[2].startswith("  FLASK_DEBUG: is 'true': debug mode")
-    assert lines[3].startswith(
+    assert lines[0] == "2 unsafe settings for production:"
+    assert lines[1].startswith(
+        "  ERLEN_DEBUG: debug mode is on (ERLEN_DEBUG='1', FLASK_DEBUG='true'): it can hand"
+    )
+    assert lines[2].startswith(
         "  SECRET_KEY: is 16 characters long (production needs at least 32);"
         " looks made up (it holds the word 'changeme'); is a shorter string repeated."
     )
-    assert "ERLEN_ENV=development" in lines[4]
+    assert "ERLEN_ENV=development" in lines[3]
     assert "changemechangeme" not in str(error.value)  # a key is never quoted
-    assert error.value.name == "ERLEN_DEBUG, FLASK_DEBUG, SECRET_KEY"
+    assert error.value.name == "ERLEN_DEBUG, SECRET_KEY"
     assert isinstance(error.value, ConfigError)  # the entry points report it as one
 
 
@@ -116,6 +117,14 @@ def test_production_refuses_a_weak_secret_key(tmp_path: Path, key: str, why: str
 
     assert error.value.name == "SECRET_KEY"
     assert why in str(error.value)
+
+
+def test_flask_debug_alone_is_refused_under_its_own_name(tmp_path: Path) -> None:
+    with pytest.raises(UnsafeSettings) as error:
+        from_env(str(tmp_path), SERVICES | {"FLASK_DEBUG": "yes"})
+
+    assert error.value.name == "FLASK_DEBUG"
+    assert "debug mode is on (FLASK_DEBUG='yes')" in str(error.value)
 
 
 @pytest.mark.parametrize("debug", ["0", "false", "No", ""])

@@ -11,6 +11,7 @@ a missing service skips them loudly, or fails them in CI.
 
 from __future__ import annotations
 
+import os
 import sys
 import typing as t
 import uuid
@@ -26,6 +27,8 @@ from erlen.testing import FlaskClient
 # The fixtures that bring real services or processes; their tests get the markers.
 SERVICE_FIXTURES = {
     "stack": ("postgres", "redis", "nginx"),  # below
+    "postgres_database": "postgres",  # below
+    "db_app[postgres]": "postgres",  # below
     "browser": "browser",  # e2e/conftest.py
     "dev_server": "processes",  # dev/test_make_dev.py: runs `make dev`
 }
@@ -79,14 +82,19 @@ def page_csrf_token(html: str) -> str:
     return html.split(marker, 1)[1].split('"', 1)[0]
 
 
-@pytest.fixture
-def client(app: Erlen) -> FlaskClient:
+def browser_client(app: Erlen) -> FlaskClient:
     """A browser-like client: it has loaded the board and sends its CSRF token, as the
     page's script does."""
     client = app.test_client()
     page = client.get("/")
     client.environ_base["HTTP_X_CSRFTOKEN"] = page_csrf_token(page.get_data(as_text=True))
     return client
+
+
+@pytest.fixture
+def client(app: Erlen) -> FlaskClient:
+    """The ``app``'s browser-like client (:func:`browser_client`)."""
+    return browser_client(app)
 
 
 @pytest.fixture
@@ -102,6 +110,104 @@ def worker(app: Erlen) -> t.Iterator[t.Any]:
 
     yield Drain()
     handle.stop()
+
+
+# -- the app on real Postgres ------------------------------------------------------------
+
+# Where the fast tier's Postgres tests find a server: trust auth on loopback, as CI starts it.
+PG_HOST = os.environ.get("PGHOST", "127.0.0.1")
+PG_PORT = int(os.environ.get("PGPORT", "5432"))
+PG_USER = os.environ.get("PGUSER", "postgres")
+
+
+def postgres_admin(database: str = "postgres") -> t.Any:
+    """An autocommit connection to a database of the server (``postgres`` by default)."""
+    import psycopg
+
+    return psycopg.connect(
+        host=PG_HOST,
+        port=PG_PORT,
+        user=PG_USER,
+        dbname=database,
+        autocommit=True,
+        connect_timeout=5,
+    )
+
+
+@pytest.fixture(scope="session")
+def postgres_database() -> t.Iterator[str]:
+    """A database of this test session's own on the real server, dropped at the end.
+
+    For what only Postgres shows (it refuses NUL in text, and integers past a column's
+    range); without a server the test is skipped loudly, or fails under CI.
+    """
+    import psycopg
+
+    problem = None
+    try:
+        postgres_admin().close()
+    except psycopg.Error as e:
+        problem = f"No Postgres at {PG_HOST}:{PG_PORT} as {PG_USER!r} ({type(e).__name__})"
+    require_service("postgres", problem, remedy="Start one (trust auth) or set PGUSER.")
+    name = f"erlen_web_{uuid.uuid4().hex[:12]}"
+    with postgres_admin() as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield name
+    finally:
+        with postgres_admin() as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def postgres_app(tmp_path: Path, postgres_database: str) -> t.Iterator[Erlen]:
+    """The app of the ``app`` fixture on a fresh schema of the Postgres database."""
+    import web.jobs  # noqa: F401  (declares the jobs, as the services do)
+    from web.app import create_app
+
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    with postgres_admin(postgres_database) as conn:
+        conn.execute(f'CREATE SCHEMA "{schema}"')
+    url = (
+        f"postgresql+psycopg://{PG_USER}@{PG_HOST}:{PG_PORT}/{postgres_database}"
+        f"?options=-csearch_path%3D{schema}"
+    )
+    app = create_app({"TESTING": True}, env=_make_env(tmp_path, DATABASE_URL=url))
+    upgrade(app)
+    yield app
+    from web.extensions import db
+    from web.extensions import jobs
+    from web.extensions import publisher
+
+    jobs.state(app).close()
+    publisher.get_broker(app).close()
+    with app.app_context():
+        for engine in db.engines.values():
+            engine.dispose()
+
+
+@pytest.fixture
+def terminate_backend(postgres_database: str) -> t.Callable[[int], None]:
+    """End a Postgres server process from another connection, as a restart would."""
+
+    def terminate(pid: int) -> None:
+        with postgres_admin() as conn:
+            conn.execute("SELECT pg_terminate_backend(%s)", (pid,))
+
+    return terminate
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def db_app(request: pytest.FixtureRequest) -> Erlen:
+    """The app on SQLite (``app``), and again on Postgres (``postgres_app``)."""
+    name = "app" if request.param == "sqlite" else "postgres_app"
+    return t.cast(Erlen, request.getfixturevalue(name))
+
+
+@pytest.fixture
+def db_client(db_app: Erlen) -> FlaskClient:
+    """The ``db_app``'s browser-like client (:func:`browser_client`)."""
+    return browser_client(db_app)
 
 
 # -- the real stack (integration and e2e tiers) -------------------------------------------

@@ -2,10 +2,20 @@
 
 Every variable is documented in .env.example. A bad value fails start-up with a message
 naming the variable, so a misconfigured container stops instead of half-working.
+
+With real services (a database or Redis URL, not embedded mode) the app runs as production
+and refuses to start with an unsafe setting: debug mode on (``ERLEN_DEBUG``/``FLASK_DEBUG``)
+or a ``SECRET_KEY`` that is missing, short, published or low in entropy, all listed in one
+:class:`UnsafeSettings` error. A development stack with real services (``make up-dev``, the
+k8s dev overlay) says so with ``ERLEN_ENV=development``: those settings are then allowed,
+with a warning.
 """
 
 from __future__ import annotations
 
+import collections
+import logging
+import math
 import os
 import secrets
 import typing as t
@@ -22,9 +32,57 @@ class ConfigError(ValueError):
         self.name = name
 
 
+class UnsafeSettings(ConfigError):
+    """Production refuses to start: every unsafe setting at once, one line each.
+
+    :param problems: one :class:`ConfigError` per unsafe setting, in ``problems``.
+    """
+
+    def __init__(self, problems: list[ConfigError]) -> None:
+        names = list(dict.fromkeys(p.name for p in problems))
+        lines = "\n".join(f"  {p}" for p in problems)
+        ValueError.__init__(
+            self,
+            f"{len(problems)} unsafe setting{'s' if len(problems) > 1 else ''} for production:"
+            f"\n{lines}\nFix each; only a development stack may set ERLEN_ENV=development"
+            " to allow debug mode and a weak SECRET_KEY.",
+        )
+        self.name = ", ".join(names)
+        self.problems = problems
+
+
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
 _LOG_LEVELS = {"debug", "info", "warning", "error", "critical"}
+_ENVIRONMENTS = ("production", "development")
+# What erlen (and Flask) read as debug off; anything else turns it on.
+_DEBUG_OFF = {"", "0", "false", "no"}
+
+#: The shortest SECRET_KEY production accepts: 32 characters, e.g. 24 random bytes in
+#: base64 (``make up`` generates 43: ``secrets.token_urlsafe(32)``).
+SECRET_KEY_MIN = 32
+#: Keys that were published, and so sign nothing: .env.example's placeholder and the
+#: development values committed in this repository.
+KNOWN_SECRET_KEYS = frozenset({"generate", "dev-only-secret-key-not-for-production"})
+#: Words a placeholder or made-up key holds, and a random key of this length never will.
+PLACEHOLDER_WORDS = (
+    "changeme",
+    "change-me",
+    "change_me",
+    "secret",
+    "password",
+    "example",
+    "placeholder",
+    "default",
+    "insecure",
+    "not-for-production",
+)
+# Random keys carry 4 to 6 bits per character (hex, base64); below 2.5 the key is made of
+# a few characters repeated.
+_MIN_BITS_PER_CHARACTER = 2.5
+_GENERATE = "python -c 'import secrets; print(secrets.token_urlsafe(32))'"
+
+log = logging.getLogger(__name__)
 
 
 def _bool(env: t.Mapping[str, str], name: str, default: bool) -> bool:
@@ -76,8 +134,74 @@ def _trusted_proxies(env: t.Mapping[str, str]) -> tuple[list[str] | None, int]:
     return proxies or None, hops
 
 
-def _secret_key(env: t.Mapping[str, str], instance_path: Path, embedded: bool) -> str:
+def secret_key_weaknesses(key: str) -> list[str]:
+    """Why ``key`` can't sign production's sessions, one phrase each (none when it can).
+
+    The key itself is never quoted: the messages end up in logs.
+    """
+    found = []
+    if len(key) < SECRET_KEY_MIN:
+        found.append(f"is {len(key)} characters long (production needs at least {SECRET_KEY_MIN})")
+    if key in KNOWN_SECRET_KEYS:
+        found.append("is a published value (.env.example's, or a development default)")
+    else:
+        words = [word for word in PLACEHOLDER_WORDS if word in key.lower()]
+        if words:
+            found.append(f"looks made up (it holds the word {words[0]!r})")
+    if key and key in (key + key)[1:-1]:
+        found.append("is a shorter string repeated")
+    elif key and _bits_per_character(key) < _MIN_BITS_PER_CHARACTER:
+        found.append(f"has too little entropy (only {len(set(key))} different characters)")
+    return found
+
+
+def _bits_per_character(text: str) -> float:
+    """The Shannon entropy of ``text``'s own character frequencies, in bits."""
+    counts = collections.Counter(text).values()
+    return -sum(n / len(text) * math.log2(n / len(text)) for n in counts)
+
+
+def _environment(env: t.Mapping[str, str]) -> str:
+    raw = env.get("ERLEN_ENV", "")
+    value = raw.strip().lower() or "production"
+    if value not in _ENVIRONMENTS:
+        raise ConfigError("ERLEN_ENV", f"must be production or development, got {raw!r}.")
+    return value
+
+
+def _unsafe_settings(env: t.Mapping[str, str], secret_key: str) -> list[ConfigError]:
+    """Every setting production must refuse: debug mode on, a weak or published key."""
+    problems = []
+    # One line for both: `erlen run` copies ERLEN_DEBUG into FLASK_DEBUG.
+    debug = {
+        name: env[name]
+        for name in ("ERLEN_DEBUG", "FLASK_DEBUG")
+        if env.get(name, "").strip().lower() not in _DEBUG_OFF
+    }
+    if debug:
+        values = ", ".join(f"{name}={value!r}" for name, value in debug.items())
+        problems.append(
+            ConfigError(
+                next(iter(debug)),
+                f"debug mode is on ({values}): it can hand anyone the interactive debugger"
+                " or a traceback, and lets errors escape their error pages. Unset it.",
+            )
+        )
+    if not secret_key:
+        problems.append(ConfigError("SECRET_KEY", "is not set; `make up` generates one in .env."))
+    elif weaknesses := secret_key_weaknesses(secret_key):
+        problems.append(
+            ConfigError("SECRET_KEY", f"{'; '.join(weaknesses)}. Generate one: {_GENERATE}")
+        )
+    return problems
+
+
+def _secret_key(
+    env: t.Mapping[str, str], instance_path: Path, embedded: bool, production: bool
+) -> str:
     key = env.get("SECRET_KEY", "")
+    if production:
+        return key  # judged with every other unsafe setting: _unsafe_settings
     if key:
         if len(key) < 16:
             raise ConfigError("SECRET_KEY", "must be at least 16 characters long.")
@@ -114,8 +238,19 @@ def from_env(instance_path: str, env: t.Mapping[str, str] | None = None) -> dict
         raise ConfigError("LOG_LEVEL", f"must be one of {sorted(_LOG_LEVELS)}, got {log_level!r}.")
     trusted = _list(env, "TRUSTED_HOSTS")
     proxies, hops = _trusted_proxies(env)
+    # Real services mean production, unless the stack says it is a development one.
+    development = _environment(env) == "development"
+    production = not embedded and not development
+    secret_key = _secret_key(env, instance, embedded, production)
+    if not embedded:
+        problems = _unsafe_settings(env, secret_key)
+        if problems and production:
+            raise UnsafeSettings(problems)
+        if problems:
+            names = ", ".join(dict.fromkeys(p.name for p in problems))
+            log.warning("ERLEN_ENV=development: allowing %s; never in production.", names)
     return {
-        "SECRET_KEY": _secret_key(env, instance, embedded),
+        "SECRET_KEY": secret_key,
         "DATABASE_URL": database_url,
         "REDIS_URL": redis_url,
         "BROKER_URL": broker_url,

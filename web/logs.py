@@ -13,7 +13,7 @@ import time
 
 from erlen import Erlen
 from erlen import g
-from erlen import has_request_context
+from erlen import has_app_context
 from erlen import request
 from erlen.wrappers import Response
 
@@ -24,10 +24,15 @@ _REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{8,128}")
 
 
 class RequestIdFilter(logging.Filter):
-    """Adds ``request_id`` to every record (``-`` outside a request)."""
+    """Adds ``request_id`` to every record (``-`` outside a request).
+
+    Read from ``g``, which lives as long as the request's app context: the lines logged
+    while that context tears down (after the request's own context has gone, e.g. the
+    database session's removal) still carry the id.
+    """
 
     def filter(self, record: logging.LogRecord) -> bool:
-        record.request_id = g.get("request_id", "-") if has_request_context() else "-"
+        record.request_id = g.get("request_id", "-") if has_app_context() else "-"
         return True
 
 

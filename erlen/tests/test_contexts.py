@@ -857,3 +857,96 @@ def test_guards_fail_tests_that_leak_contexts_or_environment(tmp_path: Path) -> 
     assert "The test changed os.environ: ERLEN_GUARD_PROBE" in result.stdout
     # Each leaking test passes on its own; the guard adds an error at its teardown.
     assert "5 passed, 2 errors" in result.stdout
+
+
+# -- a teardown function that raises -------------------------------------------------------------
+
+
+def _failing_teardowns(app: Erlen) -> list[str]:
+    """Register, in both kinds of teardown, a failing function between two that record."""
+    ran: list[str] = []
+
+    @app.teardown_appcontext
+    def app_last(exc: BaseException | None) -> None:
+        ran.append("app last")
+
+    @app.teardown_appcontext
+    def app_breaks(exc: BaseException | None) -> None:
+        raise RuntimeError("the pool is gone")
+
+    @app.teardown_request
+    def request_last(exc: BaseException | None) -> None:
+        ran.append("request last")
+
+    @app.teardown_request
+    def request_breaks(exc: BaseException | None) -> None:
+        raise LookupError("clean-up failed")
+
+    @app.route("/")
+    def index() -> str:
+        return "produced"
+
+    return ran
+
+
+def test_in_production_a_failing_teardown_is_logged_and_the_response_stands(
+    app: Erlen, caplog: pytest.LogCaptureFixture
+) -> None:
+    app.testing = False
+    ran = _failing_teardowns(app)
+
+    response = app.test_client().get("/")
+
+    # Before, the exception left wsgi_app after start_response: the server's empty 500.
+    assert (response.status_code, response.text) == (200, "produced")
+    assert ran == ["request last", "app last"]  # every other clean-up still ran
+    errors = [r for r in caplog.records if r.levelname == "ERROR"]
+    assert [r.getMessage() for r in errors] == [
+        "Exception in teardown _failing_teardowns.<locals>.request_breaks of / [GET];"
+        " the response stands.",
+        "Exception in teardown _failing_teardowns.<locals>.app_breaks; the response stands.",
+    ]
+    assert [type(r.exc_info[1]) for r in errors if r.exc_info] == [LookupError, RuntimeError]
+
+
+def test_a_failing_teardown_propagates_in_testing_mode_as_in_flask(app: Erlen) -> None:
+    ran: list[str] = []
+    app.teardown_request(lambda exc: ran.append("registered first, runs last"))
+
+    @app.teardown_request
+    def breaks(exc: BaseException | None) -> None:
+        raise LookupError("clean-up failed")
+
+    app.route("/")(lambda: "produced")
+
+    with pytest.raises(LookupError, match="clean-up failed"):
+        app.test_client().get("/")
+    assert ran == []  # as in Flask, the first failure ends the request's teardown
+
+
+def test_propagate_exceptions_false_logs_a_failing_teardown_even_when_testing(
+    app: Erlen, caplog: pytest.LogCaptureFixture
+) -> None:
+    app.config["PROPAGATE_EXCEPTIONS"] = False
+    ran = _failing_teardowns(app)
+
+    assert app.test_client().get("/").status_code == 200
+    assert ran == ["request last", "app last"]
+    assert len([r for r in caplog.records if r.levelname == "ERROR"]) == 2
+
+
+def test_a_failing_receiver_of_the_tearing_down_signal_is_logged_too(
+    app: Erlen, caplog: pytest.LogCaptureFixture
+) -> None:
+    app.testing = False
+
+    def breaks(sender: Erlen, **extra: t.Any) -> None:
+        raise RuntimeError("receiver failed")
+
+    app.route("/")(lambda: "produced")
+    with erlen.request_tearing_down.connected_to(breaks, app):
+        response = app.test_client().get("/")
+
+    assert response.text == "produced"
+    (record,) = [r for r in caplog.records if r.levelname == "ERROR"]
+    assert record.getMessage().startswith("Exception in teardown request-tearing-down of /")

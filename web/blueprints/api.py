@@ -15,6 +15,7 @@ from .. import events
 from ..errors import ValidationError
 from ..extensions import db
 from ..extensions import publisher
+from ..models.base import INTEGER_MAX
 from ..services import board
 from ..services import messages
 from ..visitors import current_author
@@ -29,7 +30,11 @@ def _int_arg(name: str, default: int | None) -> int | None:
     try:
         return int(raw)
     except ValueError:
-        raise ValidationError(f"{name} must be an integer, got {raw!r}.") from None
+        shown = repr(raw) if len(raw) <= 40 else f"{raw[:40]!r}..."
+        # Digits past the interpreter's limit (4,300) are a number too, just far too big.
+        if raw.strip().lstrip("+-").isdecimal():
+            raise ValidationError(f"{name} is out of range, got {shown}.", field=name) from None
+        raise ValidationError(f"{name} must be an integer, got {shown}.", field=name) from None
 
 
 @bp.get("/messages")
@@ -41,7 +46,8 @@ def list_messages() -> ResponseReturnValue:
     return jsonify(messages=[events.message_payload(m) for m in found])
 
 
-@bp.get("/messages/<int:message_id>")
+# An id past the column's range matches no route: 404, like any id that names no message.
+@bp.get(f"/messages/<int(max={INTEGER_MAX}):message_id>")
 def get_message(message_id: int) -> ResponseReturnValue:
     return events.message_payload(messages.get_message(session=db.session, message_id=message_id))
 

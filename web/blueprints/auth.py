@@ -52,7 +52,11 @@ def register() -> ResponseReturnValue:
 @bp.route("/login", methods=["GET", "POST"])
 def login() -> ResponseReturnValue:
     if request.method == "POST":
-        username = accounts.normalise_username(request.form.get("username", ""))
+        try:
+            username = accounts.normalise_username(request.form.get("username", ""))
+        except ValidationError as e:
+            # No account has such a name: nothing to count against anyone.
+            return render_template("auth.html", mode="login", error=e.message), 422
         throttle.attempt(username, request.remote_addr)  # 429 with Retry-After when over
         user = accounts.authenticate(
             session=db.session, username=username, password=request.form.get("password", "")

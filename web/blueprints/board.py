@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from erlen import Blueprint
-from erlen import flash
 from erlen import redirect
 from erlen import render_template
 from erlen import request
@@ -24,10 +23,14 @@ bp = Blueprint("board", __name__)
 
 @bp.get("/")
 def index() -> str:
+    return _page()
+
+
+def _page(error: str | None = None) -> str:
     current_visitor()
     name = remember_name()
     recent = messages.list_messages(session=db.session, limit=50)
-    return render_template("board.html", messages=recent, name=name, max_body=BODY_MAX)
+    return render_template("board.html", messages=recent, name=name, max_body=BODY_MAX, error=error)
 
 
 @bp.post("/messages")
@@ -37,5 +40,6 @@ def post() -> ResponseReturnValue:
             session=db.session, author=current_author(), body=request.form.get("body", "")
         )
     except ValidationError as e:
-        flash(e.message, "error")
+        # The board again, saying why, as the sign-up form does: nothing was saved.
+        return _page(error=e.message), 422
     return redirect(url_for("board.index"))

@@ -12,6 +12,10 @@ from erlen.ext.sqlalchemy import NAMING_CONVENTION
 from sqlalchemy import MetaData
 from sqlalchemy.orm import DeclarativeBase
 
+#: The largest value an ``Integer`` column holds (Postgres ``integer``, four bytes): ids
+#: beyond it can't name a row, and Postgres refuses to compare a column with them.
+INTEGER_MAX = 2**31 - 1
+
 
 class Base(Model, DeclarativeBase):
     """The base of the starter's models (``db.Model``)."""

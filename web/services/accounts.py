@@ -13,6 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from ..errors import ValidationError
 from ..models.user import User
 from ..models.user import USERNAME_MAX
+from .text import check_text
 
 PASSWORD_MIN = 10
 PASSWORD_MAX = 256
@@ -20,7 +21,11 @@ _USERNAME = re.compile(rf"[a-z0-9_][a-z0-9_.-]{{2,{USERNAME_MAX - 1}}}")
 
 
 def normalise_username(username: str) -> str:
-    return username.strip().lower()
+    """The username as stored: trimmed, lower case.
+
+    :raises ValidationError: it holds text no account's name can (NUL, a lone surrogate).
+    """
+    return check_text(username, field="username").strip().lower()
 
 
 def register(*, session: SessionLike, username: str, password: str) -> User:
@@ -31,17 +36,21 @@ def register(*, session: SessionLike, username: str, password: str) -> User:
     username = normalise_username(username)
     if not _USERNAME.fullmatch(username):
         raise ValidationError(
-            f"A username is 3 to {USERNAME_MAX} letters, digits, '_', '.' or '-'."
+            f"A username is 3 to {USERNAME_MAX} letters, digits, '_', '.' or '-'.",
+            field="username",
         )
+    check_text(password, field="password")
     if not PASSWORD_MIN <= len(password) <= PASSWORD_MAX:
-        raise ValidationError(f"A password is {PASSWORD_MIN} to {PASSWORD_MAX} characters.")
+        raise ValidationError(
+            f"A password is {PASSWORD_MIN} to {PASSWORD_MAX} characters.", field="password"
+        )
     user = User(username=username, password_hash=hash_password(password))
     session.add(user)
     try:
         session.commit()
     except IntegrityError:
         session.rollback()
-        raise ValidationError(f"The username {username!r} is taken.") from None
+        raise ValidationError(f"The username {username!r} is taken.", field="username") from None
     return user
 
 
@@ -49,6 +58,9 @@ def authenticate(*, session: SessionLike, username: str, password: str) -> User 
     """The user whose password this is, or ``None``. Upgrades an outdated hash.
 
     An unknown username takes as long as a wrong password, so it can't be probed.
+
+    :raises ValidationError: the username holds text no account's name can (NUL, a lone
+        surrogate); a password like that is simply wrong.
     """
     user = session.scalar(select(User).where(User.username == normalise_username(username)))
 

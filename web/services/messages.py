@@ -14,9 +14,11 @@ from sqlalchemy import select
 
 from ..errors import NotFoundError
 from ..errors import ValidationError
+from ..models.base import INTEGER_MAX
 from ..models.message import AUTHOR_MAX
 from ..models.message import BODY_MAX
 from ..models.message import Message
+from .text import check_text
 
 MAX_PAGE = 100
 
@@ -24,16 +26,19 @@ MAX_PAGE = 100
 def add_message(*, session: SessionLike, author: str, body: str) -> Message:
     """Validate a message and add it to the session; the caller commits.
 
-    :raises ValidationError: empty body, or body/author over the limits.
+    :raises ValidationError: empty body, body/author over the limits, or text that can't
+        be stored (NUL, a lone surrogate).
     """
-    body = body.strip()
-    author = author.strip()
+    body = check_text(body, field="body").strip()
+    author = check_text(author, field="author").strip()
     if not body:
-        raise ValidationError("A message needs some text.")
+        raise ValidationError("A message needs some text.", field="body")
     if len(body) > BODY_MAX:
-        raise ValidationError(f"A message is at most {BODY_MAX} characters, got {len(body)}.")
+        raise ValidationError(
+            f"A message is at most {BODY_MAX} characters, got {len(body)}.", field="body"
+        )
     if not author or len(author) > AUTHOR_MAX:
-        raise ValidationError(f"An author name is 1 to {AUTHOR_MAX} characters.")
+        raise ValidationError(f"An author name is 1 to {AUTHOR_MAX} characters.", field="author")
     message = Message(author=author, body=body)
     session.add(message)
     return message
@@ -42,9 +47,19 @@ def add_message(*, session: SessionLike, author: str, body: str) -> Message:
 def list_messages(
     *, session: SessionLike, limit: int = 50, before_id: int | None = None
 ) -> list[Message]:
-    """The newest messages first; ``before_id`` pages backwards."""
+    """The newest messages first; ``before_id`` pages backwards.
+
+    :raises ValidationError: ``limit`` or ``before_id`` out of range (``before_id`` names
+        the query argument ``before``).
+    """
     if not 1 <= limit <= MAX_PAGE:
-        raise ValidationError(f"limit must be between 1 and {MAX_PAGE}, got {limit}.")
+        raise ValidationError(
+            f"limit must be between 1 and {MAX_PAGE}, got {limit}.", field="limit"
+        )
+    if before_id is not None and not 1 <= before_id <= INTEGER_MAX:
+        raise ValidationError(
+            f"before must be between 1 and {INTEGER_MAX}, got {before_id}.", field="before"
+        )
     query = select(Message).order_by(Message.id.desc()).limit(limit)
     if before_id is not None:
         query = query.where(Message.id < before_id)
@@ -56,7 +71,8 @@ def get_message(*, session: SessionLike, message_id: int) -> Message:
 
     :raises NotFoundError: no message has that id.
     """
-    message = session.get(Message, message_id)
+    # An id beyond the column's range names no message; Postgres would refuse the query.
+    message = session.get(Message, message_id) if 1 <= message_id <= INTEGER_MAX else None
     if message is None:
         raise NotFoundError(f"There is no message {message_id}.")
     return message
@@ -68,6 +84,8 @@ def process_message(*, session: SessionLike, message_id: int) -> Message | None:
     Returns ``None`` if the message no longer exists (nothing to do, not an error: the job
     may run after a delete, or twice).
     """
+    if not 1 <= message_id <= INTEGER_MAX:
+        return None
     message = session.get(Message, message_id, with_for_update=True)
     if message is None:
         return None

@@ -862,9 +862,15 @@ class Erlen(App):
             for name in chain(blueprints, (None,)) if blueprints else (None,):
                 if name in teardown_funcs:
                     for func in reversed(teardown_funcs[name]):
-                        self._sync(func)(exc)
+                        try:
+                            self._sync(func)(exc)
+                        except Exception as e:
+                            self._teardown_failed(e, func)
         if request_tearing_down.receivers:
-            request_tearing_down.send(self, _async_wrapper=self.ensure_sync, exc=exc)
+            try:
+                request_tearing_down.send(self, _async_wrapper=self.ensure_sync, exc=exc)
+            except Exception as e:
+                self._teardown_failed(e, request_tearing_down)
 
     def do_teardown_appcontext(
         self,
@@ -874,9 +880,39 @@ class Erlen(App):
         if exc is _sentinel:
             exc = sys.exc_info()[1]
         for func in reversed(self.teardown_appcontext_funcs):
-            self._sync(func)(exc)
+            try:
+                self._sync(func)(exc)
+            except Exception as e:
+                self._teardown_failed(e, func)
         if appcontext_tearing_down.receivers:
-            appcontext_tearing_down.send(self, _async_wrapper=self.ensure_sync, exc=exc)
+            try:
+                appcontext_tearing_down.send(self, _async_wrapper=self.ensure_sync, exc=exc)
+            except Exception as e:
+                self._teardown_failed(e, appcontext_tearing_down)
+
+    def _teardown_failed(self, error: Exception, func: t.Any) -> None:
+        """A teardown function (or a receiver of the tearing-down signal) raised.
+
+        Where exceptions propagate (``PROPAGATE_EXCEPTIONS``, by default in testing and
+        debug mode) it propagates, as in Flask, and the remaining teardown functions are
+        skipped. Otherwise the response was already produced and may be on its way: it is
+        logged once and the next teardown function runs, so a failing clean-up never turns
+        a sent response into a different one (a WSGI server answers an exception raised
+        after ``start_response`` with an empty 500).
+
+        Call it from the ``except`` block.
+        """
+        propagate = self.config["PROPAGATE_EXCEPTIONS"]
+        if propagate is None:
+            propagate = self.testing or self.debug
+        if propagate:
+            raise error
+        name = getattr(func, "__qualname__", None) or getattr(func, "name", None) or repr(func)
+        ctx = _cv_request.get(None)
+        where = f" of {ctx.request.path} [{ctx.request.method}]" if ctx is not None else ""
+        self.logger.error(
+            f"Exception in teardown {name}{where}; the response stands.", exc_info=error
+        )
 
     # -- errors ------------------------------------------------------------------------------
 

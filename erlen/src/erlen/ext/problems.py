@@ -186,13 +186,23 @@ def problem_response(
         body["instance"] = instance
     body.update(extensions)
     response = Response(
-        json.dumps(body, ensure_ascii=False, separators=(",", ":"), default=str),
+        _utf8(json.dumps(body, ensure_ascii=False, separators=(",", ":"), default=str)),
         status=status,
         mimetype=PROBLEM_MIMETYPE,
     )
     for name, value in headers:
         response.headers.add(name, value)
     return response
+
+
+def _utf8(text: str) -> bytes:
+    """``text`` as UTF-8, a lone surrogate written as its escape (``\\ud800``).
+
+    A detail may quote what a client sent, and JSON's ``"\\ud800"`` decodes to a string
+    UTF-8 can't encode: the error answering that input must not fail on it. Inside a JSON
+    string the escape means the same character again.
+    """
+    return text.encode("utf-8", "backslashreplace")
 
 
 def error_page_response(
@@ -234,7 +244,7 @@ def error_page_response(
             detail=escape(detail or ""),
             hint=f"<p>{escape(hint)}</p>\n" if hint else "",
         )
-    response = Response(body, status=status, mimetype="text/html")
+    response = Response(_utf8(body), status=status, mimetype="text/html")
     for name, value in headers:
         response.headers.add(name, value)
     return response

@@ -118,3 +118,8 @@ def test_raising_the_parameters_upgrades_existing_hashes() -> None:
         assert hash_password("s3cret").startswith("$argon2id$v=19$m=19456,t=3,p=1$")
     finally:
         set_password_hasher(previous)
+
+
+def test_a_password_utf8_cant_encode_is_no_match_not_an_error() -> None:
+    # JSON's "\ud800" escape decodes to a lone surrogate, which no UTF-8 password holds.
+    assert verify_password(hash_password("s3cret"), "s3cret\ud800") is False

@@ -235,3 +235,13 @@ def test_backend_comes_from_the_apps_config(app: erlen.Erlen) -> None:
 def test_using_an_unbound_throttle_outside_an_app_explains() -> None:
     with pytest.raises(RuntimeError, match="init_app"):
         LoginThrottle().attempt("ada")
+
+
+def test_any_account_name_counts_a_lone_surrogate_included(throttle: LoginThrottle) -> None:
+    # A JSON login body can name an account "\ud800"; its bucket works like any other.
+    for _ in range(10):
+        throttle.attempt("ada\ud800")
+
+    with pytest.raises(TooManyAttempts):
+        throttle.attempt("ada\ud800")
+    throttle.attempt("ada")

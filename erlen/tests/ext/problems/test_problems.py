@@ -453,3 +453,21 @@ def test_a_plain_app_keeps_werkzeugs_error_pages(app: erlen.Erlen) -> None:
         response = client.get(path, headers={"Accept": "application/json"})
         assert response.mimetype == "text/html"
         assert response.text == NotFound().get_body()
+
+
+@pytest.mark.parametrize("path", ["/api/echo", "/echo"], ids=["problem", "page"])
+def test_a_detail_quoting_a_lone_surrogate_still_answers(app: erlen.Erlen, path: str) -> None:
+    # JSON's "\ud800" escape gives a string UTF-8 can't encode; the error quoting it must
+    # not fail in turn.
+    @app.get("/api/echo")
+    @app.get("/echo")
+    def echo() -> t.Any:
+        return error_response(422, detail="No such name: x\ud800y.", api=path.startswith("/api"))
+
+    response = app.test_client().get(path)
+
+    assert response.status_code == 422
+    if path.startswith("/api"):
+        assert assert_problem(response, 422)["detail"] == "No such name: x\ud800y."
+    else:
+        assert_page(response, 422, "No such name: x\\ud800y.")

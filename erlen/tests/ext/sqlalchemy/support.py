@@ -95,6 +95,12 @@ def throwaway_schema(database: str) -> t.Iterator[str]:
             conn.execute(sql.SQL("DROP SCHEMA {} CASCADE").format(sql.Identifier(schema)))
 
 
+def terminate_backend(pid: int) -> None:
+    """End a server process from another connection, as a restart or an admin would."""
+    with _connection() as conn:
+        conn.execute("SELECT pg_terminate_backend(%s)", (pid,))
+
+
 # -- models ----------------------------------------------------------------------------------
 
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import sys
 import threading
+import typing as t
 
 import pytest
 import sqlalchemy as sa
@@ -10,6 +12,8 @@ import sqlalchemy as sa
 import erlen
 from erlen.ext.sqlalchemy import Session
 from erlen.ext.sqlalchemy import SQLAlchemy
+
+support = sys.modules["erlen_tests_sqlalchemy_support"]  # loaded by ../conftest.py
 
 
 def test_one_session_per_app_context(db_app: erlen.Erlen, db: SQLAlchemy) -> None:
@@ -115,3 +119,56 @@ def test_session_options_are_passed_to_the_sessionmaker(app: erlen.Erlen) -> Non
     with app.app_context():
         assert db.session().expire_on_commit is False
         assert db.session().autoflush is False
+
+
+def test_a_connection_the_database_dropped_is_discarded_at_teardown_with_a_warning(
+    app: erlen.Erlen,
+    db: SQLAlchemy,
+    postgres_url: str,
+    disposer: t.Callable[[SQLAlchemy, erlen.Erlen], None],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    app.config["SQLALCHEMY_DATABASE_URI"] = postgres_url
+    db.init_app(app)
+    disposer(db, app)
+    sessions: list[Session] = []
+
+    @app.get("/dropped")
+    def dropped() -> str:
+        sessions.append(db.session())
+        pid = db.session.scalar(sa.text("SELECT pg_backend_pid()"))
+        support.terminate_backend(pid)  # the response is made; the rollback will fail
+        return "answered"
+
+    @app.get("/next")
+    def next_request() -> str:
+        sessions.append(db.session())
+        return str(db.session.scalar(sa.text("SELECT 1")))
+
+    client = app.test_client()  # testing mode: anything raised in teardown would propagate
+    assert client.get("/dropped").text == "answered"
+    assert client.get("/next").text == "1"  # the pool opened a new connection
+
+    assert sessions[0] is not sessions[1]  # the broken session was forgotten
+    (warning,) = [r for r in caplog.records if r.name == "erlen.ext.sqlalchemy"]
+    assert warning.levelname == "WARNING"
+    assert warning.getMessage() == (
+        "The database connection was lost before the session closed:"
+        " terminating connection due to administrator command"
+    )
+
+
+def test_other_errors_closing_the_session_still_propagate_and_forget_it(
+    db_app: erlen.Erlen, db: SQLAlchemy
+) -> None:
+    def fails(session: Session, transaction: t.Any) -> None:
+        raise RuntimeError("close failed")
+
+    with pytest.raises(RuntimeError, match="close failed"):
+        with db_app.app_context():
+            broken = db.session()
+            db.session.scalar(sa.text("SELECT 1"))  # a transaction for close() to end
+            sa.event.listen(broken, "after_transaction_end", fails)
+    sa.event.remove(broken, "after_transaction_end", fails)
+    # Left registered, it would be handed to a later context that gets the same id.
+    assert broken not in db.session.registry.registry.values()

@@ -92,6 +92,9 @@ def verify_password(password_hash: str | None, password: str) -> bool:
     except (VerificationError, InvalidHashError):
         # VerifyMismatchError is a VerificationError.
         return False
+    except UnicodeEncodeError:
+        # A lone surrogate (JSON's "\ud800"): no password hashed from UTF-8 holds one.
+        return False
 
 
 def needs_rehash(password_hash: str) -> bool:

@@ -215,8 +215,9 @@ def throttle_backend_from_config(app: Erlen) -> ThrottleBackend:
 
 def _account_digest(account: str) -> str:
     """The account's name, normalised and hashed: keys show no email address, and have a
-    bounded length."""
-    return hashlib.sha256(account.strip().casefold().encode()).hexdigest()[:32]
+    bounded length. Any string hashes, a lone surrogate (from a JSON escape) included."""
+    normalised = account.strip().casefold()
+    return hashlib.sha256(normalised.encode("utf-8", "surrogatepass")).hexdigest()[:32]
 
 
 def _address_key(ip: str) -> str:

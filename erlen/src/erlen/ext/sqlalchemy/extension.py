@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import typing as t
 from weakref import WeakKeyDictionary
 
@@ -31,6 +32,8 @@ from .table import TableFactory
 
 if t.TYPE_CHECKING:  # pragma: no cover
     from erlen.app import Erlen
+
+logger = logging.getLogger("erlen.ext.sqlalchemy")
 
 _O = t.TypeVar("_O")
 _T = t.TypeVar("_T")
@@ -170,7 +173,21 @@ class SQLAlchemy:
         return sa.engine_from_config(options, prefix="")
 
     def _remove_session(self, exc: BaseException | None) -> None:
-        self.session.remove()
+        try:
+            self.session.remove()
+        except BaseException as e:
+            # remove() forgets the session only once close() succeeded; one whose close
+            # failed must not stay registered for the next context that gets this id.
+            self.session.registry.clear()
+            if not (isinstance(e, sa_exc.DBAPIError) and e.connection_invalidated):
+                raise
+            # The database dropped the connection (restarted, or the backend terminated)
+            # before the session's rollback: nothing uncommitted outlives a lost connection
+            # anyway, and the pool has discarded it. A warning, not the response's problem.
+            first_line = (str(e.orig).strip().splitlines() or [type(e.orig).__name__])[0]
+            logger.warning(
+                "The database connection was lost before the session closed: %s", first_line
+            )
 
     def engines_for(self, app: Erlen) -> t.Mapping[str | None, sa.Engine]:
         """The engines of an app, by bind key; ``None`` is the default bind.

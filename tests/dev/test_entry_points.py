@@ -34,6 +34,8 @@ def _env(tmp_path: Path, **overrides: str) -> dict[str, str]:
         ["-m", "web.dev", "--port", "0", "--realtime-port", "0"],
         ["-m", "realtime", "--port", "0"],
         ["-m", "worker", "--reload"],
+        # What the migrate job and `make up-dev` run: the CLI importing web.wsgi.
+        ["-m", "erlen", "--app", "web.wsgi", "db", "upgrade"],
     ],
     ids=" ".join,
 )

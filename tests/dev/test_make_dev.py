@@ -12,11 +12,13 @@ import signal
 import socket
 import subprocess
 import time
+import typing as t
 from pathlib import Path
 
 import httpx
 import pytest
 from websockets.sync.client import connect
+from websockets.typing import Origin
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -28,7 +30,7 @@ def _free_port() -> int:
 
 
 @pytest.fixture
-def dev_server(tmp_path: Path) -> tuple[str, str, Path]:
+def dev_server(tmp_path: Path) -> t.Iterator[tuple[str, str, Path]]:
     port, realtime_port = _free_port(), _free_port()
     env = {
         key: value
@@ -82,7 +84,7 @@ def test_make_dev_serves_the_page_the_websocket_and_a_job_round_trip(
         marker = '<meta name="csrf-token" content="'
         http.headers["X-CSRFToken"] = page.text.split(marker, 1)[1].split('"', 1)[0]
 
-        with connect(ws_url, additional_headers={"Cookie": cookie}, origin=base) as ws:  # type: ignore[arg-type]
+        with connect(ws_url, additional_headers={"Cookie": cookie}, origin=Origin(base)) as ws:
             ws.send(json.dumps({"type": "subscribe", "channel": "board"}))
             seen: list[dict[str, object]] = []
             while not any(f.get("type") == "subscribed" for f in seen):

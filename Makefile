@@ -72,7 +72,7 @@ fmt: $(STAMP) ## Format the code and fix what ruff can
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
 
-typecheck: $(STAMP) ## mypy --strict on the framework (erlen/src) and the starter (web, worker, realtime)
+typecheck: $(STAMP) ## mypy --strict on the framework (erlen/src, erlen/tests) and the starter (web, worker, realtime, tests, scripts)
 	cd erlen && ../$(VENV)/bin/mypy
 	$(VENV)/bin/mypy
 

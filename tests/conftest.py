@@ -24,6 +24,9 @@ from erlen.pytest_tiers import mark_services
 from erlen.pytest_tiers import require_service
 from erlen.testing import FlaskClient
 
+if t.TYPE_CHECKING:
+    from stack import Stack
+
 # The fixtures that bring real services or processes; their tests get the markers.
 SERVICE_FIXTURES = {
     "stack": ("postgres", "redis", "nginx"),  # below
@@ -31,6 +34,7 @@ SERVICE_FIXTURES = {
     "db_app[postgres]": "postgres",  # below
     "browser": "browser",  # e2e/conftest.py
     "dev_server": "processes",  # dev/test_make_dev.py: runs `make dev`
+    "dev_server_on_all_addresses": "processes",  # the same, listening on every address
 }
 
 
@@ -216,11 +220,11 @@ def db_client(db_app: Erlen) -> FlaskClient:
 sys.path.insert(0, str(Path(__file__).resolve().parent / "integration"))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
 
-_running_stack: t.Any = None
+_running_stack: Stack | None = None
 
 
 @pytest.fixture(scope="session")
-def stack() -> t.Iterator[t.Any]:
+def stack() -> t.Iterator[Stack]:
     """nginx, web (granian), two realtime replicas and a worker, from docker-compose.yml.
 
     Needs Postgres and Redis on loopback and nginx. Missing any of them skips the tier
@@ -239,10 +243,17 @@ def stack() -> t.Iterator[t.Any]:
         _running_stack = None
 
 
-@pytest.hookimpl(hookwrapper=True)
-def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> t.Iterator[None]:
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> t.Generator[None, pytest.TestReport, pytest.TestReport]:
     """A failing test that used the stack gets each service's log tail in its report."""
-    outcome = yield
-    report = outcome.get_result()
-    if report.failed and _running_stack is not None and "stack" in item.fixturenames:
+    report = yield
+    if (
+        report.failed
+        and _running_stack is not None
+        and isinstance(item, pytest.Function)
+        and "stack" in item.fixturenames
+    ):
         report.sections.append(("stack service logs", _running_stack.logs()))
+    return report

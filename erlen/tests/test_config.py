@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from erlen import Erlen
 from erlen.config import Config
 from erlen.config import ConfigAttribute
 
@@ -352,40 +353,43 @@ def test_from_object_loads_a_module_object() -> None:
 # ConfigAttribute
 
 
-class _Holder:
-    debug = ConfigAttribute[bool]("DEBUG")
+class _Holder(Erlen):
+    """An app with two attributes of its own forwarding to config keys."""
+
+    flag = ConfigAttribute[bool]("FLAG")
     lifetime = ConfigAttribute[timedelta](
         "LIFETIME", get_converter=lambda v: timedelta(seconds=v) if isinstance(v, int) else v
     )
 
     def __init__(self) -> None:
-        self.config = Config("/", {"DEBUG": False, "LIFETIME": 60})
+        super().__init__(__name__)
+        self.config.update(FLAG=False, LIFETIME=60)
 
 
 def test_config_attribute_reads_and_writes_the_config_key() -> None:
     holder = _Holder()
 
-    assert holder.debug is False
-    holder.debug = True
+    assert holder.flag is False
+    holder.flag = True
 
-    assert holder.config["DEBUG"] is True
-    assert holder.debug is True
+    assert holder.config["FLAG"] is True
+    assert holder.flag is True
 
 
 def test_config_attribute_converter_applies_on_read_only() -> None:
     holder = _Holder()
 
     assert holder.lifetime == timedelta(seconds=60)
-    holder.lifetime = 30  # type: ignore[assignment]
+    holder.lifetime = 30
     assert holder.config["LIFETIME"] == 30
     assert holder.lifetime == timedelta(seconds=30)
 
 
 def test_config_attribute_on_the_class_is_the_descriptor() -> None:
-    descriptor = _Holder.__dict__["debug"]
+    descriptor = _Holder.__dict__["flag"]
 
-    assert _Holder.debug is descriptor
-    assert descriptor.__name__ == "DEBUG"
+    assert _Holder.flag is descriptor
+    assert descriptor.__name__ == "FLAG"
 
 
 # Integration with the application

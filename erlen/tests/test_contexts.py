@@ -799,7 +799,7 @@ def test_session_survives_stream_with_context(app: Erlen, client: FlaskClient) -
             yield session["x"]
             yield request.path
 
-        return generate()  # type: ignore[call-arg]  # stream_with_context's overloads, as Flask's
+        return generate()
 
     assert client.get("/").data == b"streamed/"
 

@@ -173,7 +173,7 @@ def test_response_set_data_override_is_used_for_a_bare_string(app: erlen.Erlen) 
 
 def test_response_status_override_is_used_for_a_bare_string(app: erlen.Erlen) -> None:
     class Teapot(Response):
-        @property  # type: ignore[override]
+        @property
         def status(self) -> str:
             return self._status
 
@@ -248,7 +248,7 @@ def test_response_close_override_runs(app: erlen.Erlen) -> None:
 
 def test_request_stream_override_is_read_by_get_data(app: erlen.Erlen) -> None:
     class Base64Body(Request):
-        @property  # type: ignore[override]
+        @property
         def stream(self) -> t.IO[bytes]:
             raw = self.environ["wsgi.input"].read(int(self.environ["CONTENT_LENGTH"]))
             return io.BytesIO(base64.b64decode(raw))

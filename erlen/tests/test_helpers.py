@@ -15,7 +15,7 @@ from werkzeug.exceptions import NotFound
 from werkzeug.exceptions import Unauthorized
 from werkzeug.wrappers import Response as WerkzeugResponse
 
-import erlen as erlen_package
+import erlen
 from erlen import helpers
 from erlen.globals import _cv_request
 from erlen.helpers import _split_blueprint_path
@@ -28,27 +28,17 @@ if t.TYPE_CHECKING:
     from erlen import Erlen
 
 
-def _erlen() -> t.Any:
-    """The erlen package, as the tests here use it."""
-    return erlen_package
-
-
 @pytest.fixture
-def erlen_mod() -> t.Any:
-    return _erlen()
-
-
-@pytest.fixture
-def app(erlen_mod: t.Any, tmp_path: Path) -> Erlen:
+def app(tmp_path: Path) -> Erlen:
     (tmp_path / "templates").mkdir()
     (tmp_path / "static").mkdir()
     (tmp_path / "static" / "hello.txt").write_text("hello from a file\n")
     (tmp_path / "templates" / "_macros.html").write_text(
         "{% macro greet(name) %}Hi {{ name }}!{% endmacro %}{% set answer = 42 %}"
     )
-    app = erlen_mod.Erlen("helpers_app", root_path=str(tmp_path))
+    app = erlen.Erlen("helpers_app", root_path=str(tmp_path))
     app.config.update(TESTING=True, SECRET_KEY="helpers secret")
-    return t.cast("Erlen", app)
+    return app
 
 
 # Environment flags
@@ -312,7 +302,6 @@ def test_flashed_messages_repeat_within_one_request(app: Erlen) -> None:
 
 
 def test_flash_marks_the_session_modified(app: Erlen) -> None:
-    erlen = _erlen()
     with app.test_request_context():
         assert not erlen.session.modified
         helpers.flash("zap")
@@ -363,10 +352,10 @@ def test_send_file_max_age_follows_config(app: Erlen) -> None:
     explicit.close()
 
 
-def test_send_file_asks_app_for_max_age(erlen_mod: t.Any, tmp_path: Path) -> None:
+def test_send_file_asks_app_for_max_age(tmp_path: Path) -> None:
     (tmp_path / "f.txt").write_text("x")
 
-    class PerFileApp(erlen_mod.Erlen):  # type: ignore[misc,name-defined]
+    class PerFileApp(erlen.Erlen):
         def get_send_file_max_age(self, filename: str | None) -> int | None:
             return 7 if filename and filename.endswith(".txt") else None
 
@@ -426,8 +415,6 @@ def test_send_from_directory_refuses_escapes_and_missing(app: Erlen, path: str) 
 
 
 def test_stream_with_context_wraps_a_generator(app: Erlen) -> None:
-    erlen = _erlen()
-
     @app.route("/")
     def index() -> t.Any:
         def generate() -> t.Iterator[str]:
@@ -441,8 +428,6 @@ def test_stream_with_context_wraps_a_generator(app: Erlen) -> None:
 
 
 def test_stream_with_context_decorates_a_generator_function(app: Erlen) -> None:
-    erlen = _erlen()
-
     @app.route("/")
     def index() -> t.Any:
         @helpers.stream_with_context
@@ -457,8 +442,6 @@ def test_stream_with_context_decorates_a_generator_function(app: Erlen) -> None:
 
 
 def test_stream_with_context_keeps_session_and_g(app: Erlen) -> None:
-    erlen = _erlen()
-
     @app.route("/")
     def index() -> t.Any:
         erlen.session["who"] = "ada"
@@ -475,7 +458,6 @@ def test_stream_with_context_keeps_session_and_g(app: Erlen) -> None:
 
 
 def test_stream_with_context_closes_the_wrapped_iterable(app: Erlen) -> None:
-    erlen = _erlen()
     closed: list[bool] = []
 
     class Body:
@@ -500,7 +482,6 @@ def test_stream_with_context_closes_the_wrapped_iterable(app: Erlen) -> None:
 
 
 def test_stream_with_context_tears_down_after_the_stream(app: Erlen) -> None:
-    erlen = _erlen()
     events: list[str] = []
 
     @app.teardown_request

@@ -138,7 +138,7 @@ def test_app_default_function_can_be_replaced(app: erlen.Erlen) -> None:
 @pytest.mark.usefixtures("app_ctx")
 def test_default_can_be_a_method_of_a_provider_subclass(app: erlen.Erlen) -> None:
     class SetProvider(DefaultJSONProvider):
-        def default(self, o: t.Any) -> t.Any:  # type: ignore[override]
+        def default(self, o: t.Any) -> t.Any:
             if isinstance(o, set):
                 return sorted(o)
             return super().default(o)
@@ -287,6 +287,7 @@ def test_base_provider_builds_dump_load_and_response_on_dumps_loads(app: erlen.E
     assert out.getvalue() == "]2 ,1["
     assert provider.load(io.StringIO(out.getvalue())) == [1, 2]
     response = provider.response(a=1)
+    assert isinstance(response, erlen.Response)
     assert response.mimetype == "application/json"
     assert response.get_data() == b'}1 :"a"{'
 

@@ -114,9 +114,9 @@ def test_errors_stream_is_stderr_outside_a_request_and_wsgi_errors_inside(
 ) -> None:
     stream = io.StringIO()
 
-    assert wsgi_errors_stream._get_current_object() is sys.stderr  # type: ignore[attr-defined]
+    assert wsgi_errors_stream._get_current_object() is sys.stderr
     with app.test_request_context(errors_stream=stream):
-        assert wsgi_errors_stream._get_current_object() is stream  # type: ignore[attr-defined]
+        assert wsgi_errors_stream._get_current_object() is stream
 
 
 def test_messages_logged_in_a_view_reach_the_wsgi_error_stream(app: erlen.Erlen) -> None:

@@ -15,7 +15,7 @@ from markupsafe import Markup
 from werkzeug.http import parse_date
 from werkzeug.wrappers import Response as WerkzeugResponse
 
-import erlen as erlen_package
+import erlen
 from erlen import _fastpaths
 from erlen import sessions as erlen_sessions
 from erlen.sessions import NullSession
@@ -31,12 +31,7 @@ if t.TYPE_CHECKING:
 
 
 @pytest.fixture
-def erlen() -> t.Any:
-    return erlen_package
-
-
-@pytest.fixture
-def app(erlen: t.Any) -> Erlen:
+def app() -> Erlen:
     app = erlen.Erlen("sessions_app")
     app.config.update(TESTING=True, SECRET_KEY="sessions secret")
 
@@ -65,7 +60,7 @@ def app(erlen: t.Any) -> Erlen:
         erlen.session.permanent = True
         return ""
 
-    return t.cast("Erlen", app)
+    return app
 
 
 def _set_cookie(response: TestResponse) -> str:
@@ -196,7 +191,7 @@ def test_values_survive_between_requests(app: Erlen) -> None:
     assert client.get("/get").json == {"colour": "green"}
 
 
-def test_special_types_survive_the_cookie(erlen: t.Any, app: Erlen) -> None:
+def test_special_types_survive_the_cookie(app: Erlen) -> None:
     now = datetime.now(UTC).replace(microsecond=0)
     ident = uuid.uuid4()
 
@@ -357,7 +352,7 @@ def test_reading_the_session_adds_vary_cookie(app: Erlen) -> None:
     assert response.headers.getlist("Vary") == ["Cookie"]
 
 
-def test_checking_a_key_adds_vary_cookie(erlen: t.Any, app: Erlen) -> None:
+def test_checking_a_key_adds_vary_cookie(app: Erlen) -> None:
     @app.get("/has")
     def has() -> str:
         return str("a" in erlen.session)
@@ -368,7 +363,7 @@ def test_checking_a_key_adds_vary_cookie(erlen: t.Any, app: Erlen) -> None:
     assert "cookie" in response.vary
 
 
-def test_vary_cookie_is_not_duplicated(erlen: t.Any, app: Erlen) -> None:
+def test_vary_cookie_is_not_duplicated(app: Erlen) -> None:
     @app.get("/both")
     def both() -> t.Any:
         erlen.session["a"] = 1
@@ -385,7 +380,7 @@ def test_vary_cookie_is_not_duplicated(erlen: t.Any, app: Erlen) -> None:
     [(True, True, True), (True, False, False), (False, True, False), (False, False, False)],
 )
 def test_unmodified_session_refreshes_only_when_permanent_and_configured(
-    erlen: t.Any, app: Erlen, permanent: bool, refresh: bool, expect_cookie: bool
+    app: Erlen, permanent: bool, refresh: bool, expect_cookie: bool
 ) -> None:
     app.config["SESSION_REFRESH_EACH_REQUEST"] = refresh
 
@@ -403,7 +398,7 @@ def test_unmodified_session_refreshes_only_when_permanent_and_configured(
         assert response.headers["Vary"] == "Cookie"
 
 
-def test_after_request_changes_are_saved(erlen: t.Any, app: Erlen) -> None:
+def test_after_request_changes_are_saved(app: Erlen) -> None:
     @app.after_request
     def count(response: t.Any) -> t.Any:
         erlen.session["seen"] = erlen.session.get("seen", 0) + 1
@@ -414,7 +409,7 @@ def test_after_request_changes_are_saved(erlen: t.Any, app: Erlen) -> None:
     assert client.get("/get").json == {"seen": 1}
 
 
-def test_without_secret_key_session_is_read_only(erlen: t.Any, app: Erlen) -> None:
+def test_without_secret_key_session_is_read_only(app: Erlen) -> None:
     app.secret_key = None
     with app.test_request_context():
         assert erlen.session.get("x") is None
@@ -422,7 +417,7 @@ def test_without_secret_key_session_is_read_only(erlen: t.Any, app: Erlen) -> No
             erlen.session["x"] = 1
 
 
-def test_custom_session_interface_is_used(erlen: t.Any) -> None:
+def test_custom_session_interface_is_used() -> None:
     store: dict[str, dict[str, t.Any]] = {}
 
     class DictSession(dict[str, t.Any], SessionMixin):

@@ -57,7 +57,9 @@ def test_url_variables_and_constructor_arguments_reach_the_view(app: erlen.Erlen
             self.greeting = greeting
             self.punctuation = punctuation
 
-        def dispatch_request(self, name: str) -> str:
+        # The URL variables arrive as arguments, as documented; View.dispatch_request is
+        # declared without them, so a view taking some overrides it incompatibly on purpose.
+        def dispatch_request(self, name: str) -> str:  # type: ignore[override]
             return f"{self.greeting}, {name}{self.punctuation}"
 
     app.add_url_rule("/hello/<name>", view_func=Greet.as_view("greet", "Hello", punctuation="!"))
@@ -292,7 +294,8 @@ def test_method_view_keeps_explicit_methods(app: erlen.Erlen) -> None:
 
 def test_method_view_adds_custom_methods_declared_on_a_base(app: erlen.Erlen) -> None:
     class Base(MethodView):
-        methods = ["GET", "PROPFIND"]
+        # As View declares it: subclasses may be given another collection (a set, below).
+        methods: t.ClassVar[t.Collection[str] | None] = ["GET", "PROPFIND"]
 
     class Child(Base):
         def get(self) -> str:

@@ -75,10 +75,17 @@ def pytest_terminal_summary(terminalreporter: t.Any) -> None:
         terminalreporter.write_line(f"{'commands and output':>24}: {stack.log}")
 
 
-@pytest.hookimpl(hookwrapper=True)
-def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> t.Iterator[None]:
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> t.Generator[None, pytest.TestReport, pytest.TestReport]:
     """A failing test that used the stack gets the services' log tails in its report."""
-    outcome = yield
-    report = outcome.get_result()
-    if report.failed and _stack is not None and "compose_stack" in item.fixturenames:
+    report = yield
+    if (
+        report.failed
+        and _stack is not None
+        and isinstance(item, pytest.Function)
+        and "compose_stack" in item.fixturenames
+    ):
         report.sections.append(("compose service logs", _stack.logs()))
+    return report

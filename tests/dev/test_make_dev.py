@@ -20,6 +20,7 @@ import httpx
 import pytest
 from websockets.exceptions import InvalidStatus
 from websockets.sync.client import connect
+from websockets.typing import Origin
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -99,7 +100,7 @@ def test_make_dev_serves_the_page_the_websocket_and_a_job_round_trip(
         marker = '<meta name="csrf-token" content="'
         http.headers["X-CSRFToken"] = page.text.split(marker, 1)[1].split('"', 1)[0]
 
-        with connect(ws_url, additional_headers={"Cookie": cookie}, origin=base) as ws:  # type: ignore[arg-type]
+        with connect(ws_url, additional_headers={"Cookie": cookie}, origin=Origin(base)) as ws:
             ws.send(json.dumps({"type": "subscribe", "channel": "board"}))
             seen: list[dict[str, object]] = []
             while not any(f.get("type") == "subscribed" for f in seen):
@@ -132,7 +133,7 @@ def test_live_updates_work_from_any_address_the_page_was_opened_on(
         assert page.status_code == 200, log.read_text()
         cookie = "; ".join(f"{k}={v}" for k, v in http.cookies.items())
         ws_url = f"ws://127.0.0.2:{realtime_port}/ws"
-        with connect(ws_url, additional_headers={"Cookie": cookie}, origin=base) as ws:  # type: ignore[arg-type]
+        with connect(ws_url, additional_headers={"Cookie": cookie}, origin=Origin(base)) as ws:
             ws.send(json.dumps({"type": "subscribe", "channel": "board"}))
             frames = [json.loads(ws.recv(timeout=10)) for _ in range(2)]
         # Another site's page on the same machine is still refused.
@@ -140,7 +141,7 @@ def test_live_updates_work_from_any_address_the_page_was_opened_on(
             connect(
                 ws_url,
                 additional_headers={"Cookie": cookie},
-                origin="http://127.0.0.2:9",  # type: ignore[arg-type]
+                origin=Origin("http://127.0.0.2:9"),
             ).close()
     assert [f["type"] for f in frames] == ["welcome", "subscribed"]
     assert refused.value.response.status_code == 403

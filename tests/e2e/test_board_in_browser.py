@@ -8,6 +8,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from playwright.sync_api import Dialog
 from playwright.sync_api import expect
 from playwright.sync_api import Page
 
@@ -158,7 +159,12 @@ def test_a_refused_post_is_explained_under_the_form(pages: tuple[Page, Page]) ->
     alice.goto("/")
     expect(alice.locator("#live")).to_have_text("live", timeout=15_000)
     dialogs: list[str] = []
-    alice.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+
+    def dismiss(dialog: Dialog) -> None:
+        dialogs.append(dialog.message)
+        dialog.dismiss()
+
+    alice.on("dialog", dismiss)
 
     alice.fill("#body", "   ")  # only spaces: the form allows it, the API refuses it
     alice.click("#post-form button[type=submit]")

@@ -15,6 +15,7 @@ from websockets.exceptions import ConnectionClosed
 from websockets.exceptions import InvalidStatus
 from websockets.sync.client import ClientConnection
 from websockets.sync.client import connect
+from websockets.typing import Origin
 
 
 class Visitor:
@@ -43,7 +44,7 @@ class Visitor:
         return connect(
             self.stack.ws_url,
             additional_headers={"Cookie": cookie},
-            origin=origin or self.stack.base_url,  # type: ignore[arg-type]
+            origin=Origin(origin or self.stack.base_url),
             open_timeout=10,
         )
 
@@ -52,7 +53,7 @@ def receive(
     ws: ClientConnection, until: t.Callable[[dict[str, t.Any]], bool], timeout: float = 15
 ) -> list[dict[str, t.Any]]:
     """Frames received until one matches ``until`` (included)."""
-    frames = []
+    frames: list[dict[str, t.Any]] = []
     deadline = time.monotonic() + timeout
     while True:
         remaining = deadline - time.monotonic()

@@ -148,7 +148,7 @@ def nginx_location(template: str, location: str) -> dict[str, str]:
     """The directives of one ``location`` block of the nginx template: name → value."""
     match = re.search(rf"location {re.escape(location)} \{{(.*?)\n    \}}", template, re.S)
     assert match, f"nginx template has no `location {location}` block"
-    directives = {}
+    directives: dict[str, str] = {}
     for line in match.group(1).splitlines():
         line = line.strip()
         if line and not line.startswith("#"):

@@ -8,11 +8,19 @@ import typing as t
 
 from erlen import Erlen
 from erlen.testing import FlaskClient
+from werkzeug.test import TestResponse
 
 from web import events
 from web.extensions import db
 from web.extensions import publisher
 from web.models import Message
+
+
+def _json(response: TestResponse) -> t.Any:
+    """The response's JSON body; the test fails if it has none."""
+    body = response.json
+    assert body is not None, response.data
+    return body
 
 
 def test_page_gives_the_visitor_a_name_kept_in_the_session(client: FlaskClient) -> None:
@@ -50,10 +58,11 @@ def test_form_post_without_text_explains_and_saves_nothing(app: Erlen, client: F
 def test_api_post_returns_the_message_and_its_location(client: FlaskClient) -> None:
     response = client.post("/api/messages", json={"body": "two words"})
     assert response.status_code == 201
-    assert response.json["body"] == "two words"
-    assert response.json["word_count"] is None  # not processed yet
+    message = _json(response)
+    assert message["body"] == "two words"
+    assert message["word_count"] is None  # not processed yet
     location = response.headers["Location"]
-    assert client.get(location).json["id"] == response.json["id"]
+    assert _json(client.get(location))["id"] == message["id"]
 
 
 def test_job_processes_the_message_and_both_events_reach_a_subscriber(
@@ -76,21 +85,21 @@ def test_job_processes_the_message_and_both_events_reach_a_subscriber(
     listener.start()
     assert subscribed.wait(5)
 
-    posted = client.post("/api/messages", json={"body": "one two three"}).json
+    posted = _json(client.post("/api/messages", json={"body": "one two three"}))
     worker.drain()
     listener.join(10)
 
     assert [e["event"] for e in received] == [events.MESSAGE_POSTED, events.MESSAGE_PROCESSED]
     assert received[1]["data"]["id"] == posted["id"]
     assert received[1]["data"]["word_count"] == 3
-    assert client.get(f"/api/messages/{posted['id']}").json["word_count"] == 3
+    assert _json(client.get(f"/api/messages/{posted['id']}"))["word_count"] == 3
 
 
 def test_listing_pages_backwards_newest_first(client: FlaskClient) -> None:
-    ids = [client.post("/api/messages", json={"body": f"m{i}"}).json["id"] for i in range(5)]
-    page = client.get("/api/messages?limit=2").json["messages"]
+    ids = [_json(client.post("/api/messages", json={"body": f"m{i}"}))["id"] for i in range(5)]
+    page = _json(client.get("/api/messages?limit=2"))["messages"]
     assert [m["id"] for m in page] == ids[::-1][:2]
-    older = client.get(f"/api/messages?limit=2&before={page[-1]['id']}").json["messages"]
+    older = _json(client.get(f"/api/messages?limit=2&before={page[-1]['id']}"))["messages"]
     assert [m["id"] for m in older] == ids[::-1][2:4]
 
 
@@ -99,7 +108,7 @@ def test_posts_without_the_csrf_token_are_refused_and_save_nothing(app: Erlen) -
     form = stranger.post("/messages", data={"body": "forged"})
     api = stranger.post("/api/messages", json={"body": "forged"})
     assert form.status_code == 400 and b"CSRF" in form.data
-    assert api.status_code == 400 and "CSRF token is missing" in api.json["detail"]
+    assert api.status_code == 400 and "CSRF token is missing" in _json(api)["detail"]
     with app.app_context():
         assert db.session.scalars(db.select(Message)).all() == []
 

@@ -3,16 +3,25 @@
 from __future__ import annotations
 
 import logging
+import typing as t
 
 import pytest
 from erlen import Erlen
 from erlen.testing import FlaskClient
+from werkzeug.test import TestResponse
 
 from web.errors import NotFoundError
 from web.errors import ValidationError
 from web.extensions import db
 from web.models import Message
 from web.services import messages
+
+
+def body_of(response: TestResponse) -> t.Any:
+    """The JSON body of a response that must have one."""
+    body = response.json
+    assert body is not None, response.data
+    return body
 
 
 def _count(app: Erlen) -> int:
@@ -34,10 +43,10 @@ def _count(app: Erlen) -> int:
 def test_bad_message_posts_are_refused_with_a_reason(
     app: Erlen, client: FlaskClient, kwargs: dict[str, object], status: int, fragment: str
 ) -> None:
-    response = client.post("/api/messages", **kwargs)  # type: ignore[arg-type]
+    response = client.post("/api/messages", **kwargs)
     assert response.status_code == status
     assert response.mimetype == "application/problem+json"
-    assert fragment in response.json["detail"]
+    assert fragment in body_of(response)["detail"]
     assert _count(app) == 0
 
 
@@ -60,13 +69,13 @@ def test_oversize_body_is_413(client: FlaskClient) -> None:
 def test_bad_list_arguments_are_422(client: FlaskClient, query: str, fragment: str) -> None:
     response = client.get(f"/api/messages?{query}")
     assert response.status_code == 422
-    assert fragment in response.json["detail"]
+    assert fragment in body_of(response)["detail"]
 
 
 def test_unknown_message_is_a_json_404(client: FlaskClient) -> None:
     response = client.get("/api/messages/999")
     assert response.status_code == 404
-    assert response.json["detail"] == "There is no message 999."
+    assert body_of(response)["detail"] == "There is no message 999."
 
 
 def test_wrong_method_is_405_with_allow(client: FlaskClient) -> None:
@@ -105,8 +114,8 @@ def test_api_text_the_database_cant_store_is_refused_naming_the_field(
 
     assert response.status_code == 422
     assert response.mimetype == "application/problem+json"
-    assert fragment in response.json["detail"]
-    assert [e["loc"] for e in response.json["errors"]] == [["body"]]
+    assert fragment in body_of(response)["detail"]
+    assert [e["loc"] for e in body_of(response)["errors"]] == [["body"]]
     assert _count(db_app) == 0
     assert_no_traceback(caplog)
 
@@ -172,7 +181,7 @@ def test_an_id_past_the_columns_range_is_a_404(
 def test_the_largest_id_the_column_holds_is_an_ordinary_404(db_client: FlaskClient) -> None:
     response = db_client.get("/api/messages/2147483647")
     assert response.status_code == 404
-    assert response.json["detail"] == "There is no message 2147483647."
+    assert body_of(response)["detail"] == "There is no message 2147483647."
 
 
 @pytest.mark.parametrize(
@@ -192,9 +201,9 @@ def test_a_before_past_the_columns_range_is_refused_naming_it(
 
     assert response.status_code == 422
     assert response.mimetype == "application/problem+json"
-    assert fragment in response.json["detail"]
-    assert len(response.json["detail"]) < 200  # a 5,000-digit value is not echoed whole
-    assert [e["loc"] for e in response.json["errors"]] == [["before"]]
+    assert fragment in body_of(response)["detail"]
+    assert len(body_of(response)["detail"]) < 200  # a 5,000-digit value is not echoed whole
+    assert [e["loc"] for e in body_of(response)["errors"]] == [["before"]]
     assert_no_traceback(caplog)
 
 

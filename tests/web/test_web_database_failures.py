@@ -13,12 +13,20 @@ import typing as t
 import pytest
 import sqlalchemy as sa
 from erlen import Erlen
+from werkzeug.test import TestResponse
 
 from web.extensions import db
 from web.logs import RequestIdFilter
 
 BROWSER = {"Accept": "text/html,application/xhtml+xml,*/*;q=0.8"}
 LOST = "terminating connection due to administrator command"
+
+
+def body_of(response: TestResponse) -> t.Any:
+    """The JSON body of a response that must have one."""
+    body = response.json
+    assert body is not None, response.data
+    return body
 
 
 @pytest.fixture
@@ -64,7 +72,7 @@ def test_a_connection_lost_mid_request_is_a_503_problem_to_retry(
 
     assert response.status_code == 503
     assert response.mimetype == "application/problem+json"
-    assert response.json["detail"] == (
+    assert body_of(response)["detail"] == (
         "The database is unavailable right now. Try again in a moment."
     )
     assert response.headers["Retry-After"] == "2"

@@ -8,6 +8,7 @@ import typing as t
 import pytest
 from erlen import Erlen
 from erlen.testing import FlaskClient
+from werkzeug.test import TestResponse
 
 from web.errors import NotFoundError
 from web.errors import ValidationError
@@ -15,10 +16,13 @@ from web.errors import ValidationError
 BROWSER = {"Accept": "text/html,application/xhtml+xml,*/*;q=0.8"}
 
 
-def assert_problem(response: t.Any, status: int, detail: str | None = None) -> dict[str, t.Any]:
+def assert_problem(
+    response: TestResponse, status: int, detail: str | None = None
+) -> dict[str, t.Any]:
     assert response.status_code == status
     assert response.mimetype == "application/problem+json"
-    body = t.cast("dict[str, t.Any]", response.json)
+    body = response.json
+    assert isinstance(body, dict)
     assert {"type", "title", "status", "detail"} <= body.keys()
     assert (body["type"], body["status"]) == ("about:blank", status)
     if detail is not None:
@@ -26,7 +30,7 @@ def assert_problem(response: t.Any, status: int, detail: str | None = None) -> d
     return body
 
 
-def assert_error_page(response: t.Any, status: int, *fragments: str) -> None:
+def assert_error_page(response: TestResponse, status: int, *fragments: str) -> None:
     assert response.status_code == status
     assert response.mimetype == "text/html"
     page = response.get_data(as_text=True)

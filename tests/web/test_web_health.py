@@ -39,6 +39,7 @@ def test_readyz_is_503_when_the_database_is_unreachable(
     app = create_app({"TESTING": True}, env=env)
     response = app.test_client().get("/readyz")
     assert response.status_code == 503
+    assert response.json is not None
     assert response.json["checks"]["database"].startswith("error")
 
 

@@ -41,7 +41,7 @@ class ConfigAttribute(t.Generic[T]):
         self.get_converter = get_converter
 
     @t.overload
-    def __get__(self, obj: None, owner: None) -> te.Self: ...
+    def __get__(self, obj: None, owner: type[App] | None = None) -> te.Self: ...
 
     @t.overload
     def __get__(self, obj: App, owner: type[App]) -> T: ...
@@ -214,7 +214,11 @@ class Config(dict):  # type: ignore[type-arg]
             raise
         return self.from_mapping(data)
 
-    def from_mapping(self, mapping: t.Mapping[str, t.Any] | None = None, **kwargs: t.Any) -> bool:
+    def from_mapping(
+        self,
+        mapping: t.Mapping[str, t.Any] | t.Iterable[tuple[str, t.Any]] | None = None,
+        **kwargs: t.Any,
+    ) -> bool:
         """Update the config like :meth:`dict.update`, skipping keys that are not upper case.
 
         :param mapping: A mapping or an iterable of ``(key, value)`` pairs.

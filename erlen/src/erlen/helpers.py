@@ -26,6 +26,9 @@ from .sansio.scaffold import _split_blueprint_path as _split_blueprint_path
 from .sansio.scaffold import get_root_path as get_root_path
 from .signals import message_flashed
 
+# The decorated generator function's parameters, kept by @stream_with_context.
+_P = t.ParamSpec("_P")
+
 if t.TYPE_CHECKING:  # pragma: no cover
     from .app import Erlen
     from .wrappers import Response
@@ -69,13 +72,13 @@ def stream_with_context(
 
 @t.overload
 def stream_with_context(
-    generator_or_function: t.Callable[..., t.Iterator[t.AnyStr]],
-) -> t.Callable[[t.Iterator[t.AnyStr]], t.Iterator[t.AnyStr]]: ...
+    generator_or_function: t.Callable[_P, t.Iterator[t.AnyStr]],
+) -> t.Callable[_P, t.Iterator[t.AnyStr]]: ...
 
 
 def stream_with_context(
     generator_or_function: t.Iterator[t.AnyStr] | t.Callable[..., t.Iterator[t.AnyStr]],
-) -> t.Iterator[t.AnyStr] | t.Callable[[t.Iterator[t.AnyStr]], t.Iterator[t.AnyStr]]:
+) -> t.Iterator[t.AnyStr] | t.Callable[..., t.Iterator[t.AnyStr]]:
     """Keep the current request context active while a streamed response is generated.
 
     The view returns before the server iterates its response body, so by the time a

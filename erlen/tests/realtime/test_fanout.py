@@ -39,7 +39,7 @@ def test_events_of_every_frame_length_published_together_arrive_intact_in_order(
                 [("board", {"i": i, "text": text}) for i, text in enumerate(texts)]
                 + [("other", {"i": -1})]
             )
-            got = {}
+            got: dict[str, list[dict[str, t.Any]]] = {}
             for _ in range(len(texts) + 1):
                 frame = await recv(ws)
                 got.setdefault(frame["channel"], []).append(frame)

@@ -56,7 +56,7 @@ def login_cookie(user: str, sid: str, epoch: int = 0) -> str:
 async def socket(server: RealtimeServer, cookie: str) -> t.AsyncIterator[ClientConnection]:
     async with connect(
         f"ws://127.0.0.1:{server.port}/ws",
-        origin=ORIGIN,  # type: ignore[arg-type]
+        origin=ORIGIN,
         additional_headers={"Cookie": f"session={cookie}"},
     ) as ws:
         assert (await recv(ws))["type"] == "welcome"
@@ -257,7 +257,7 @@ def test_logout_in_a_view_closes_the_users_socket(
     async def scenario() -> int | None:
         async with connect(
             thread.url,
-            origin=ORIGIN,  # type: ignore[arg-type]
+            origin=ORIGIN,
             additional_headers={"Cookie": f"session={cookie.value}"},
         ) as ws:
             assert (await recv(ws))["type"] == "welcome"
@@ -277,7 +277,7 @@ async def _handshake(url: str, cookie: str) -> int:
     try:
         async with connect(
             url,
-            origin=ORIGIN,  # type: ignore[arg-type]
+            origin=ORIGIN,
             additional_headers={"Cookie": f"session={cookie}"},
         ):
             return 101

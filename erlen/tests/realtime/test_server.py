@@ -24,6 +24,7 @@ from websockets.asyncio.client import ClientConnection
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 from websockets.exceptions import InvalidStatus
+from websockets.typing import Origin
 
 import erlen
 from erlen.realtime import CONTROL_CHANNEL
@@ -37,7 +38,7 @@ BrokerFactory = t.Callable[..., Broker]
 Runner = t.Callable[..., t.Any]
 
 SECRET = "test secret key"
-ORIGIN = "http://localhost:5000"
+ORIGIN = Origin("http://localhost:5000")
 
 
 def cookie_for(**data: t.Any) -> str:
@@ -81,13 +82,13 @@ async def client(
     server: RealtimeServer,
     *,
     user_id: int = 1,
-    origin: str | None = ORIGIN,
+    origin: Origin | None = ORIGIN,
     **options: t.Any,
 ) -> t.AsyncIterator[ClientConnection]:
     headers = {"Cookie": f"session={cookie_for(user_id=user_id)}"}
     async with connect(
         f"ws://127.0.0.1:{server.port}/ws",
-        origin=origin,  # type: ignore[arg-type]
+        origin=origin,
         additional_headers=headers,
         **options,
     ) as ws:
@@ -124,7 +125,7 @@ async def handshake_status(server: RealtimeServer, path: str = "/ws", **headers:
     try:
         async with connect(
             f"ws://127.0.0.1:{server.port}{path}",
-            origin=origin,  # type: ignore[arg-type]
+            origin=None if origin is None else Origin(origin),
             additional_headers=headers,
         ):
             return 101
@@ -550,7 +551,7 @@ def test_run_in_thread_serves_until_stopped(prefix: str) -> None:
     async def main() -> int | None:
         async with connect(
             handle.url,
-            origin=ORIGIN,  # type: ignore[arg-type]
+            origin=ORIGIN,
             additional_headers={"Cookie": f"session={cookie_for(user_id=1)}"},
         ) as ws:
             assert (await recv(ws))["type"] == "welcome"
@@ -612,7 +613,7 @@ def test_serve_forever_shuts_down_gracefully_on_sigterm() -> None:
                     await asyncio.sleep(0.05)
             async with connect(
                 f"ws://127.0.0.1:{port}/ws",
-                origin=ORIGIN,  # type: ignore[arg-type]
+                origin=ORIGIN,
                 additional_headers={"Cookie": f"session={cookie_for(user_id=1)}"},
             ) as ws:
                 assert (await recv(ws))["type"] == "welcome"

@@ -211,6 +211,7 @@ def test_json_body_from_fetch_gets_problem_json(client: FlaskClient) -> None:
     response = client.post("/submit", json={"a": 1}, headers={"Accept": "*/*"})
 
     assert response.mimetype == "application/problem+json"
+    assert response.json is not None
     assert response.json["detail"] == "The CSRF token is missing."
 
 

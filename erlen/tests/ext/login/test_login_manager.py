@@ -11,6 +11,7 @@ from urllib.parse import urlsplit
 
 import pytest
 from werkzeug.http import parse_date
+from werkzeug.test import TestResponse
 
 import erlen
 from erlen.ext.login import AnonymousUserMixin
@@ -31,6 +32,13 @@ from erlen.ext.login import UserMixin
 
 if t.TYPE_CHECKING:
     from erlen.testing import FlaskClient
+
+
+def body_of(response: TestResponse) -> t.Any:
+    """The JSON body of a response that must have one."""
+    body = response.json
+    assert body is not None, response.data
+    return body
 
 
 def set_cookie_header(response: t.Any, name: str) -> str:
@@ -220,7 +228,7 @@ def test_api_paths_get_a_401_problem_even_from_browsers(client: FlaskClient) -> 
 
     assert response.status_code == 401
     assert response.mimetype == "application/problem+json"
-    assert response.json["detail"] == "You must log in to access this resource."
+    assert body_of(response)["detail"] == "You must log in to access this resource."
     assert response.headers["WWW-Authenticate"] == "Bearer"
 
 
@@ -338,7 +346,7 @@ def test_remember_cookie_restores_a_login_that_is_not_fresh(
         assert browser_restarted.get("/whoami").text == "1"
 
     assert [u.get_id() for u in loaded] == ["1"]  # type: ignore[attr-defined]
-    assert browser_restarted.get("/session").json["_fresh"] is False
+    assert body_of(browser_restarted.get("/session"))["_fresh"] is False
 
 
 def test_tampered_remember_cookie_is_ignored_and_deleted(login_app: erlen.Erlen) -> None:
@@ -468,7 +476,7 @@ def test_basic_session_protection_only_makes_the_login_stale(
     login(client, headers={"User-Agent": "Firefox"})
 
     assert client.get("/whoami", headers={"User-Agent": "curl"}).text == "1"
-    assert client.get("/session").json["_fresh"] is False
+    assert body_of(client.get("/session"))["_fresh"] is False
 
 
 def test_session_protection_can_be_turned_off(
@@ -479,7 +487,7 @@ def test_session_protection_can_be_turned_off(
 
     client.get("/whoami", headers={"User-Agent": "curl"})
 
-    assert client.get("/session").json["_fresh"] is True
+    assert body_of(client.get("/session"))["_fresh"] is True
 
 
 # -- mixins -------------------------------------------------------------------------------

@@ -10,6 +10,7 @@ from __future__ import annotations
 import typing as t
 
 import pytest
+from werkzeug.test import TestResponse
 
 import erlen
 from erlen.ext.login import get_login_manager
@@ -18,6 +19,13 @@ from erlen.ext.login import revoke_sessions
 
 if t.TYPE_CHECKING:
     from erlen.testing import FlaskClient
+
+
+def body_of(response: TestResponse) -> t.Any:
+    """The JSON body of a response that must have one."""
+    body = response.json
+    assert body is not None, response.data
+    return body
 
 
 def copy_cookies(app: erlen.Erlen, source: FlaskClient, *names: str) -> FlaskClient:
@@ -42,7 +50,7 @@ def test_session_cookie_copied_before_logout_is_refused_after_it(
     assert thief.get("/whoami").text == "anonymous"
     response = thief.get("/api/me")
     assert response.status_code == 401
-    assert response.json["detail"] == "You must log in to access this resource."
+    assert body_of(response)["detail"] == "You must log in to access this resource."
 
 
 def test_replayed_session_cookie_is_refused_by_html_pages_too(
@@ -184,19 +192,19 @@ def test_login_starts_a_new_session_without_pre_login_keys(
 
     after = client.get_cookie("session")
     assert after is not None and after.value != before.value
-    session = client.get("/session").json
+    session = body_of(client.get("/session"))
     assert "planted" not in session
     assert session["_user_id"] == "1"
 
 
 def test_each_login_gets_a_new_session_id(client: FlaskClient, login: t.Any) -> None:
     login(client)
-    first = client.get("/session").json["_sid"]
+    first = body_of(client.get("/session"))["_sid"]
     client.post("/logout")
 
     login(client)
 
-    second = client.get("/session").json["_sid"]
+    second = body_of(client.get("/session"))["_sid"]
     assert first and second and first != second
 
 
@@ -235,7 +243,7 @@ def test_keys_the_manager_keeps_survive_login(
 
     login(client)
 
-    session = client.get("/session").json
+    session = body_of(client.get("/session"))
     assert session["cart"] == "3 apples"
     assert "planted" not in session
 

@@ -8,6 +8,7 @@ from datetime import timedelta
 from datetime import UTC
 
 import pytest
+from werkzeug.test import TestResponse
 
 import erlen
 from erlen.ext.login import current_user
@@ -22,6 +23,13 @@ from erlen.ext.login import verify_token
 
 if t.TYPE_CHECKING:
     from erlen.testing import FlaskClient
+
+
+def body_of(response: TestResponse) -> t.Any:
+    """The JSON body of a response that must have one."""
+    body = response.json
+    assert body is not None, response.data
+    return body
 
 
 @pytest.fixture
@@ -182,7 +190,7 @@ def test_invalid_or_malformed_bearer_tokens_get_401_not_500(
 
     assert response.status_code == 401
     assert response.mimetype == "application/problem+json"
-    assert response.json["detail"] == "You must log in to access this resource."
+    assert body_of(response)["detail"] == "You must log in to access this resource."
     assert response.headers["WWW-Authenticate"].startswith("Bearer")
 
 

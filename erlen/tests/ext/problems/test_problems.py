@@ -11,6 +11,7 @@ from pydantic import BaseModel
 from werkzeug.exceptions import Conflict
 from werkzeug.exceptions import HTTPException
 from werkzeug.exceptions import NotFound
+from werkzeug.test import TestResponse
 
 import erlen
 import erlen.ext.problems
@@ -30,10 +31,13 @@ BROWSER = {"Accept": "text/html,application/xhtml+xml,*/*;q=0.8"}
 PROBLEM_MEMBERS = {"type", "title", "status", "detail"}
 
 
-def assert_problem(response: t.Any, status: int, detail: str | None = None) -> dict[str, t.Any]:
+def assert_problem(
+    response: TestResponse, status: int, detail: str | None = None
+) -> dict[str, t.Any]:
     assert response.status_code == status
     assert response.mimetype == "application/problem+json"
-    body = t.cast("dict[str, t.Any]", response.json)
+    body = response.json
+    assert isinstance(body, dict)
     assert PROBLEM_MEMBERS <= body.keys()
     assert body["status"] == status
     assert body["type"] == "about:blank"
@@ -74,7 +78,7 @@ def stack(app: erlen.Erlen) -> erlen.Erlen:
 
     @app.get("/token")
     def token() -> str:
-        return t.cast(str, erlen.render_template_string("{{ csrf_token() }}"))
+        return erlen.render_template_string("{{ csrf_token() }}")
 
     @app.post("/api/form")
     @app.post("/form")
@@ -121,8 +125,7 @@ def test_api_errors_are_problems_built_by_the_one_helper(
     missing = client.get("/api/nothing", headers=BROWSER)
     invalid = client.post("/api/things", json={}, headers={"X-CSRFToken": token})
 
-    assert_problem(csrf, 400, "The CSRF token is missing.")
-    assert csrf.json["instance"] == "/api/form"
+    assert assert_problem(csrf, 400, "The CSRF token is missing.")["instance"] == "/api/form"
     assert_problem(unauthenticated, 401, "You must log in to access this resource.")
     assert unauthenticated.headers["WWW-Authenticate"] == "Bearer"
     assert_problem(missing, 404)

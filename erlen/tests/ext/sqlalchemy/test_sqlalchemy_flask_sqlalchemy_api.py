@@ -35,7 +35,7 @@ def test_a_primary_key_from_a_mixin_gives_a_table_of_its_own() -> None:
         def id(cls):  # type: ignore[no-untyped-def]  # an annotation would be mapped
             return sa.Column(sa.Integer, sa.ForeignKey(Animal.id), primary_key=True)
 
-    class Dog(IdMixin, Animal):  # type: ignore[misc]
+    class Dog(IdMixin, Animal):
         pass
 
     class Puppy(Animal):
@@ -122,7 +122,7 @@ def test_the_legacy_query_interface(sqlite_app: erlen.Erlen) -> None:
 
     class Child(db.Model):  # type: ignore[name-defined, misc]
         id = sa.Column(sa.Integer, primary_key=True)
-        parent_id = sa.Column(sa.ForeignKey(Parent.id))
+        parent_id = sa.Column(sa.Integer, sa.ForeignKey(Parent.id))
 
     with sqlite_app.app_context():
         db.create_all()
@@ -157,8 +157,8 @@ def test_models_committed_lists_the_changes(sqlite_app: erlen.Erlen) -> None:
     db = SQLAlchemy(sqlite_app)
 
     class Item(db.Model):  # type: ignore[name-defined, misc]
-        id = sa.Column(sa.Integer, primary_key=True)
-        name = sa.Column(sa.String)
+        id: sa.orm.Mapped[int] = sa.orm.mapped_column(primary_key=True)
+        name: sa.orm.Mapped[str | None] = sa.orm.mapped_column(sa.String)
 
     seen: list[list[tuple[t.Any, str]]] = []
 

@@ -30,11 +30,11 @@ def _backend_pid(db: SQLAlchemy) -> int:
     return int(pid)
 
 
-def _count_pings(engine: sa.Engine, monkeypatch: pytest.MonkeyPatch) -> list[object]:
-    pings: list[object] = []
+def _count_pings(engine: sa.Engine, monkeypatch: pytest.MonkeyPatch) -> list[t.Any]:
+    pings: list[t.Any] = []
     real = engine.dialect.do_ping
 
-    def counted(dbapi_connection: object) -> bool:
+    def counted(dbapi_connection: t.Any) -> bool:
         pings.append(dbapi_connection)
         return real(dbapi_connection)
 
@@ -111,7 +111,7 @@ def _checkout_listener(engine: sa.Engine) -> t.Callable[..., t.Any]:
     # The idle ping's listener is a closure named _check; find it if it was attached.
     for listener in engine.pool.dispatch.checkout:
         if getattr(listener, "__name__", "") == "_check":
-            return listener  # type: ignore[no-any-return]
+            return listener
     return lambda *a: None
 
 

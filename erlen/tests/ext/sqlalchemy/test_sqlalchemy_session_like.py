@@ -26,7 +26,7 @@ def count_authors(*, session: SessionLike, model: type[t.Any]) -> int:
 def test_a_function_taking_session_like_works_with_db_session(
     db_app: erlen.Erlen, db: SQLAlchemy
 ) -> None:
-    Author = db.models.Author  # type: ignore[attr-defined]
+    Author = db.models.Author
     with db_app.app_context():
         add_author(session=db.session, model=Author, name="scoped")
     with db_app.app_context():
@@ -34,7 +34,7 @@ def test_a_function_taking_session_like_works_with_db_session(
 
 
 def test_the_same_function_works_with_a_plain_session(db_app: erlen.Erlen, db: SQLAlchemy) -> None:
-    Author = db.models.Author  # type: ignore[attr-defined]
+    Author = db.models.Author
     engine = db.engines_for(db_app)[None]
     with sa_orm.Session(engine) as session:
         add_author(session=session, model=Author, name="plain")

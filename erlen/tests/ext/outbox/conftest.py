@@ -1,29 +1,13 @@
-"""Fixtures for the outbox tests: apps with a database, jobs and a publisher, and a
-private ``redis-server`` the tests may kill and restart (never the machine's Redis)."""
+"""Fixtures for the outbox tests: apps with a database, jobs and a publisher. The
+``private_redis`` fixture (a Redis the tests may kill) is in ``tests/ext/conftest.py``."""
 
 from __future__ import annotations
 
-import shutil
 import typing as t
-from pathlib import Path
 
 import pytest
 from outbox_support import build_app
 from outbox_support import OutboxApp
-from outbox_support import PrivateRedis
-
-from erlen.pytest_tiers import require_service
-
-
-@pytest.fixture
-def private_redis(tmp_path: Path) -> t.Iterator[PrivateRedis]:
-    """A running private Redis; the test may ``kill()`` and ``start()`` it again."""
-    problem = None if shutil.which("redis-server") else "redis-server is not installed"
-    require_service("redis", problem, remedy="Install redis-server to run this test.")
-    server = PrivateRedis(tmp_path)
-    server.start()
-    yield server
-    server.kill()
 
 
 @pytest.fixture

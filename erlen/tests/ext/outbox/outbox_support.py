@@ -3,15 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-import socket
-import subprocess
 import threading
-import time
 import typing as t
 import uuid
-from pathlib import Path
 
-import redis
 import sqlalchemy as sa
 
 import erlen
@@ -21,55 +16,6 @@ from erlen.ext.jobs.idempotency import JobKeys
 from erlen.ext.outbox import Outbox
 from erlen.ext.realtime import Publisher
 from erlen.ext.sqlalchemy import SQLAlchemy
-
-
-class PrivateRedis:
-    """A ``redis-server`` of this test's own on a free port, without persistence."""
-
-    def __init__(self, workdir: Path) -> None:
-        self.workdir = workdir
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            self.port = probe.getsockname()[1]
-        self.url = f"redis://127.0.0.1:{self.port}/0"
-        self.process: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        self.process = subprocess.Popen(
-            [
-                "redis-server",
-                "--port",
-                str(self.port),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-                "--dir",
-                str(self.workdir),
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        client = redis.Redis.from_url(self.url, socket_connect_timeout=1)
-        try:
-            for _ in range(200):
-                try:
-                    client.ping()
-                    return
-                except redis.ConnectionError:
-                    time.sleep(0.025)
-        finally:
-            client.close()
-        raise RuntimeError(f"redis-server did not start on port {self.port}.")
-
-    def kill(self) -> None:
-        """SIGKILL: Redis is gone at once, as in a crash."""
-        if self.process is not None:
-            self.process.kill()
-            self.process.wait()
-            self.process = None
 
 
 class OutboxApp(t.NamedTuple):

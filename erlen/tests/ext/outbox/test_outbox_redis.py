@@ -11,9 +11,9 @@ import typing as t
 import pytest
 import sqlalchemy as sa
 from dramatiq.brokers.stub import StubBroker
+from erlen_tests_private_redis import PrivateRedis
 from outbox_support import EventLog
 from outbox_support import OutboxApp
-from outbox_support import PrivateRedis
 
 from erlen.ext.outbox import Intent
 from erlen.ext.outbox import Relay

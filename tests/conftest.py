@@ -28,6 +28,7 @@ SERVICE_FIXTURES = {
     "stack": ("postgres", "redis", "nginx"),  # below
     "browser": "browser",  # e2e/conftest.py
     "dev_server": "processes",  # dev/test_make_dev.py: runs `make dev`
+    "outage_services": ("postgres", "redis"),  # worker/test_outbox_redis_down.py
 }
 
 

@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import time
 import typing as t
+from pathlib import Path
 
 from erlen import Erlen
+from erlen.ext.migrate import upgrade
 from sqlalchemy import select
 
 from web import events
 from web.extensions import db
+from web.extensions import jobs
 from web.extensions import outbox
+from web.extensions import publisher
 from web.jobs import process_message
+from web.services import board
 from web.services import messages
 
 
@@ -56,3 +62,36 @@ def test_the_job_runs_in_the_worker_and_fills_in_the_word_count(app: Erlen, work
     worker.drain()
     with app.app_context():
         assert messages.get_message(session=db.session, message_id=message_id).word_count == 4
+
+
+def test_the_worker_runs_the_outbox_relay(
+    tmp_path: Path, make_env: t.Callable[..., dict[str, str]]
+) -> None:
+    from web.app import create_app
+
+    # The web process leaves everything to the relay, as if it died after each commit.
+    config = {"TESTING": True, "OUTBOX_DELIVER_AFTER_COMMIT": False, "OUTBOX_GRACE": 0}
+    app = create_app(config, env=make_env(tmp_path))
+    upgrade(app)
+    try:
+        with app.app_context():
+            message = board.post_message(session=db.session, author="a", body="one two")
+            message_id = message.id
+        handle = jobs.run_worker_thread(app=app, worker_threads=1)
+        try:
+            deadline = time.monotonic() + 20
+            while time.monotonic() < deadline:
+                with app.app_context():
+                    found = messages.get_message(session=db.session, message_id=message_id)
+                    # Processed, and the relay also sent the job's own event.
+                    if found.word_count and outbox.backlog(app)[0] == 0:
+                        break
+                time.sleep(0.05)
+        finally:
+            handle.stop()
+        with app.app_context():
+            assert messages.get_message(session=db.session, message_id=message_id).word_count == 2
+            assert outbox.backlog(app)[0] == 0
+    finally:
+        jobs.state(app).close()
+        publisher.get_broker(app).close()

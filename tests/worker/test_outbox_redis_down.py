@@ -195,7 +195,7 @@ def test_posts_while_redis_is_down_succeed_and_are_processed_once_when_it_is_bac
     app = create_app({"TESTING": True, "OUTBOX_GRACE": 0, "OUTBOX_OUTAGE_MAX_WAIT": 0.5}, env=env)
     try:
         upgrade(app)
-        # Signing up uses Redis (the login throttle): done before the outage.
+        # A logged-in poster too: the revocation check is on their path.
         alice = _signed_up(app)
         server.kill()
 

@@ -309,6 +309,11 @@ class Outbox:
             engine.execute(statement)
             return
         with engine.begin() as connection:
+            if connection.dialect.name == "postgresql":
+                # A mark lost in a crash only means one more (harmless) delivery, so it
+                # needn't wait for the WAL flush: a second durable commit per request
+                # would nearly double a small write's latency.
+                connection.exec_driver_sql("SET LOCAL synchronous_commit TO OFF")
             connection.execute(statement)
 
     # -- the relay ------------------------------------------------------------------------

@@ -12,6 +12,7 @@ a missing service skips them loudly, or fails them in CI.
 from __future__ import annotations
 
 import os
+import secrets
 import sys
 import typing as t
 import uuid
@@ -35,6 +36,7 @@ SERVICE_FIXTURES = {
     "browser": "browser",  # e2e/conftest.py
     "dev_server": "processes",  # dev/test_make_dev.py: runs `make dev`
     "dev_server_on_all_addresses": "processes",  # the same, listening on every address
+    "outage_services": ("postgres", "redis"),  # worker/test_outbox_redis_down.py
 }
 
 
@@ -45,7 +47,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 def _make_env(tmp_path: Path, **overrides: str) -> dict[str, str]:
     """An environment for ``create_app`` as the services would see it, in embedded mode."""
     env = {
-        "SECRET_KEY": "test-secret-key-" + uuid.uuid4().hex,
+        "SECRET_KEY": secrets.token_urlsafe(32),  # one production would accept
         "DATABASE_URL": f"sqlite:///{tmp_path / 'test.db'}",
         "REDIS_URL": f"memory://{uuid.uuid4().hex}",
         "BROKER_URL": "memory://",

@@ -58,7 +58,8 @@ def serve(host: str, port: int, realtime_port: int, *, reload: bool) -> int:
 
 
 def start_embedded_services(app: Erlen, host: str, realtime_port: int, *, web_port: int) -> None:
-    """Migrate the SQLite database, then start the realtime server and a job worker.
+    """Migrate the SQLite database, then start the realtime server and a job worker (with
+    the outbox relay).
 
     The page comes from ``web_port`` on whatever host the browser used (localhost, the
     machine's LAN address, a VM's name): the realtime server accepts that origin.
@@ -67,8 +68,9 @@ def start_embedded_services(app: Erlen, host: str, realtime_port: int, *, web_po
     server = realtime.create_server(app, page_ports=(web_port,))
     handle = server.run_in_thread(host, realtime_port)
     print(f" * Realtime websocket on ws://{host}:{handle.port}/ws")
+    # The worker also starts the outbox relay (erlen.ext.outbox registers it with jobs).
     jobs.run_worker_thread(app=app)
-    print(" * Job worker running in-process")
+    print(" * Job worker and outbox relay running in-process")
 
 
 if __name__ == "__main__":

@@ -14,6 +14,7 @@ from erlen.ext.jobs import Jobs
 from erlen.ext.login import LoginManager
 from erlen.ext.login import LoginThrottle
 from erlen.ext.migrate import Migrate
+from erlen.ext.outbox import Outbox
 from erlen.ext.realtime import Publisher
 from erlen.ext.sqlalchemy import SQLAlchemy
 
@@ -27,6 +28,10 @@ db = SQLAlchemy(model_class=Base)
 migrate = Migrate(directory=str(MIGRATIONS))
 jobs = Jobs()
 publisher = Publisher()
+# The jobs and events a write implies, stored in the write's transaction (the erlen_outbox
+# table, on the models' metadata so migrations see it); delivered after the commit, or by
+# the relay that runs beside every job worker.
+outbox = Outbox(Base.metadata, jobs=jobs, publisher=publisher)
 csrf = CSRFProtect()
 login_manager = LoginManager()
 throttle = LoginThrottle(limit=10, window=60)
@@ -47,6 +52,7 @@ def init_extensions(app: Erlen) -> None:
     migrate.init_app(app, db)
     jobs.init_app(app)
     publisher.init_app(app)
+    outbox.init_app(app)
     csrf.init_app(app)
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"

@@ -9,15 +9,24 @@ from __future__ import annotations
 from . import events
 from .extensions import db
 from .extensions import jobs
-from .extensions import publisher
+from .extensions import outbox
 from .services import messages
 
 
 @jobs.actor(max_retries=5, time_limit=30_000)
 def process_message(message_id: int) -> None:
-    """Count a message's words and tell every board about it."""
+    """Count a message's words and tell every board about it, once.
+
+    The event is recorded in the transaction that stores the count (the outbox), so a
+    duplicate run finds the message processed and announces nothing, and a Redis outage
+    doesn't fail the job: the relay publishes the event once Redis is back.
+    """
     message = messages.process_message(session=db.session, message_id=message_id)
     if message is not None:
-        publisher.publish(
-            events.BOARD_CHANNEL, events.MESSAGE_PROCESSED, events.message_payload(message)
+        outbox.publish(
+            db.session,
+            events.BOARD_CHANNEL,
+            events.MESSAGE_PROCESSED,
+            events.message_payload(message),
         )
+    db.session.commit()

@@ -36,6 +36,7 @@ SERVICE_FIXTURES = {
     "postgres_url": "postgres",
     "database_url[postgresql]": "postgres",
     "redis_url": "redis",  # realtime/conftest.py, ext/jobs/conftest.py
+    "private_redis": "redis",  # ext/outbox/conftest.py: a redis-server of its own
     "broker_url[redis]": "redis",  # realtime/conftest.py
     "redis_target": "redis",  # ext/login/conftest.py
     "throttle_backend[redis]": "redis",  # ext/login/test_login_backends.py

@@ -9,7 +9,7 @@ from __future__ import annotations
 from erlen.ext.sqlalchemy import SessionLike
 
 from .. import events
-from ..extensions import publisher
+from ..extensions import outbox
 from ..jobs import process_message
 from ..models import Message
 from . import messages
@@ -18,15 +18,17 @@ from . import messages
 def post_message(*, session: SessionLike, author: str, body: str) -> Message:
     """Save a message, tell every board about it, and queue its processing.
 
-    Needs an app context (the publisher and the job queue are the app's).
+    The event and the job are recorded in the message's transaction (the outbox): they go
+    out if and only if the message is saved, and a Redis outage never fails the post (the
+    relay sends them once Redis is back). Needs an app context.
 
     :raises ValidationError: the message breaks a rule; nothing is saved or sent.
     """
     message = messages.add_message(session=session, author=author, body=body)
+    session.flush()  # the id and timestamp the event and the job carry
+    outbox.publish(
+        session, events.BOARD_CHANNEL, events.MESSAGE_POSTED, events.message_payload(message)
+    )
+    outbox.send(session, process_message, message.id)
     session.commit()
-    # Sent after the commit, so nothing goes out for a write that failed. A crash right here
-    # loses the event and the job: the transactional outbox (DESIGN.md) will record both in
-    # the transaction above instead, and a relay will send them; callers won't change.
-    publisher.publish(events.BOARD_CHANNEL, events.MESSAGE_POSTED, events.message_payload(message))
-    process_message.send(message.id)
     return message

@@ -79,18 +79,17 @@ def get_message(*, session: SessionLike, message_id: int) -> Message:
 
 
 def process_message(*, session: SessionLike, message_id: int) -> Message | None:
-    """Count the words of a message. Idempotent: a processed message is left as it is.
+    """Count the words of a message; the caller commits (the row stays locked until then).
 
-    Returns ``None`` if the message no longer exists (nothing to do, not an error: the job
+    Idempotent: returns the message if this call processed it, ``None`` if there is
+    nothing to do — it was processed already, or no longer exists (not an error: the job
     may run after a delete, or twice).
     """
     if not 1 <= message_id <= INTEGER_MAX:
         return None
     message = session.get(Message, message_id, with_for_update=True)
-    if message is None:
+    if message is None or message.processed_at is not None:
         return None
-    if message.processed_at is None:
-        message.word_count = len(message.body.split())
-        message.processed_at = datetime.now(UTC)
-        session.commit()
+    message.word_count = len(message.body.split())
+    message.processed_at = datetime.now(UTC)
     return message

@@ -8,11 +8,14 @@ SQLite file, or a Postgres schema of its own; tests that use it run on both) and
 from __future__ import annotations
 
 import importlib.util
+import shutil
 import sys
 import typing as t
 from pathlib import Path
 
 import pytest
+
+from erlen.pytest_tiers import require_service
 
 
 def _load_support() -> t.Any:
@@ -30,6 +33,33 @@ def _load_support() -> t.Any:
 
 
 support = _load_support()
+
+
+def _load_private_redis() -> t.Any:
+    name = "erlen_tests_private_redis"
+    if name not in sys.modules:
+        path = Path(__file__).with_name("private_redis.py")
+        spec = importlib.util.spec_from_file_location(name, path)
+        assert spec is not None and spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        spec.loader.exec_module(module)
+    return sys.modules[name]
+
+
+private_redis_module = _load_private_redis()
+
+
+@pytest.fixture
+def private_redis(tmp_path: Path) -> t.Iterator[t.Any]:
+    """A running Redis of the test's own (``.url``, ``.kill()``, ``.start()``); skips (fails
+    in CI) without ``redis-server``."""
+    problem = None if shutil.which("redis-server") else "redis-server is not installed"
+    require_service("redis", problem, remedy="Install redis-server to run this test.")
+    server = private_redis_module.PrivateRedis(tmp_path)
+    server.start()
+    yield server
+    server.kill()
 
 
 @pytest.fixture(scope="session")

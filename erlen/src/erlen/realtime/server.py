@@ -246,9 +246,11 @@ class RealtimeServer:
             raise RuntimeError("The server is already running.")
         await self.broker.start()
         self.broker.add_resync_callback(self._on_resync)
-        # Revoked logins arrive here, from whichever process revoked them.
+        # Revoked logins arrive here, from whichever process revoked them; listening
+        # before accepting sockets, so no logout after start-up goes unheard.
         self.broker.add_listener(CONTROL_CHANNEL, self._on_control)
         try:
+            await self.broker.wait_ready(CONTROL_CHANNEL)
             self._server = await self._serve(host, port)
         except BaseException:
             self.broker.remove_listener(CONTROL_CHANNEL, self._on_control)

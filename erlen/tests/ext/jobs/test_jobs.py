@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import threading
 import time
 import typing as t
@@ -11,6 +12,7 @@ from datetime import UTC
 
 import dramatiq
 import pytest
+import redis
 from dramatiq.brokers.redis import RedisBroker
 from dramatiq.brokers.stub import StubBroker
 
@@ -281,6 +283,50 @@ def test_broker_url_picks_the_broker_with_recovery_settings() -> None:
     with pytest.raises(ValueError, match="'amqp'") as info:
         make_broker("amqp://user:secret@host", namespace="x")
     assert "secret" not in str(info.value)
+
+
+def test_a_redis_that_stops_answering_fails_the_send_instead_of_hanging_it(
+    app: erlen.Erlen, jobs: Jobs
+) -> None:
+    # A server that accepts connections and never answers: what a hung Redis looks like.
+    silent = socket.create_server(("127.0.0.1", 0))
+    port = silent.getsockname()[1]
+    accepted: list[socket.socket] = []
+    thread = threading.Thread(target=lambda: accepted.append(silent.accept()[0]), daemon=True)
+    thread.start()
+
+    @jobs.actor
+    def job() -> None: ...
+
+    app.config.update(BROKER_URL=f"redis://127.0.0.1:{port}/0", JOBS_REDIS_TIMEOUT=0.2)
+    jobs.init_app(app)
+    try:
+        with app.app_context(), pytest.raises(redis.TimeoutError):
+            job.send()
+    finally:
+        thread.join(5)
+        for connection in accepted:
+            connection.close()
+        silent.close()
+
+
+def test_worker_services_start_and_stop_with_the_worker(app: erlen.Erlen, jobs: Jobs) -> None:
+    events: list[str] = []
+
+    class Service:
+        def stop(self) -> None:
+            events.append("stopped")
+
+    def start() -> Service:
+        events.append("started")
+        return Service()
+
+    jobs.init_app(app)
+    jobs.state(app).add_worker_service(start)
+    worker = jobs.run_worker_thread()
+    assert events == ["started"]
+    worker.stop()
+    assert events == ["started", "stopped"]
 
 
 def test_init_app_namespaces_keys_under_the_key_prefix(app: erlen.Erlen, jobs: Jobs) -> None:

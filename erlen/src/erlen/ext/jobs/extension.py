@@ -7,6 +7,7 @@ import typing as t
 from datetime import timedelta
 
 import dramatiq
+import redis
 from dramatiq.brokers.redis import RedisBroker as DramatiqRedisBroker
 from dramatiq.brokers.stub import StubBroker
 from dramatiq.message import get_encoder
@@ -47,6 +48,16 @@ DEFAULT_MAINTENANCE_CHANCE = 100_000
 #: Every worker runs that pass on each queue it serves at least this often (ms), which
 #: bounds recovery at about heartbeat timeout + this interval + one poll (~1 s).
 DEFAULT_MAINTENANCE_INTERVAL = 1_000
+#: Seconds a Redis command (or connecting) may take before it fails; redis-py's own
+#: default is to wait forever, which would hang a request on a Redis that stopped answering.
+DEFAULT_REDIS_TIMEOUT = 5.0
+
+
+class WorkerService(t.Protocol):
+    """Something that runs beside a worker (see :meth:`JobsState.add_worker_service`)."""
+
+    def stop(self) -> None:
+        """Stop; called when the worker stops."""
 
 
 def make_broker(
@@ -56,21 +67,25 @@ def make_broker(
     heartbeat_timeout: int = DEFAULT_HEARTBEAT_TIMEOUT,
     maintenance_chance: int = DEFAULT_MAINTENANCE_CHANCE,
     dead_message_ttl: int | None = None,
+    timeout: float | None = DEFAULT_REDIS_TIMEOUT,
 ) -> dramatiq.Broker:
     """Build the Dramatiq broker a URL names: Redis for ``redis://``, a stub for ``memory://``.
 
     Dramatiq's Redis defaults recover a killed worker's jobs only after a 60 s heartbeat
     timeout *and* a random maintenance pass (0.1 % of commands), which can take minutes;
     the defaults here bring it to seconds. Maintenance scans the namespace's keys, so give
-    the queue its own Redis database.
+    the queue its own Redis database. ``timeout`` bounds each Redis command and connection
+    attempt, in seconds (``None``: wait forever, redis-py's default).
     """
     scheme = url.split(":", 1)[0].lower()
     if scheme in {"redis", "rediss", "unix"}:
         options: dict[str, t.Any] = {}
         if dead_message_ttl is not None:
             options["dead_message_ttl"] = dead_message_ttl
+        # Dramatiq ignores connection parameters given beside a URL: pass a client.
+        client = redis.Redis.from_url(url, socket_timeout=timeout, socket_connect_timeout=timeout)
         return RedisBroker(
-            url=url,
+            client=client,
             namespace=namespace,
             heartbeat_timeout=heartbeat_timeout,
             maintenance_chance=maintenance_chance,
@@ -121,7 +136,18 @@ class JobsState:
         self.scheduler_lock_ttl = DEFAULT_LOCK_TTL
         #: Seconds a missed run may be late and still be sent once.
         self.schedule_missed_grace: float = DEFAULT_MISSED_GRACE
+        #: What :meth:`add_worker_service` registered, started with every worker.
+        self.worker_services: list[t.Callable[[], WorkerService]] = []
         self._url = url
+
+    def add_worker_service(self, start: t.Callable[[], WorkerService]) -> None:
+        """Run ``start()`` whenever a worker starts on this app (``python -m worker`` or
+        :meth:`Jobs.run_worker_thread`), and ``stop()`` what it returned before the worker
+        stops. Other extensions use it for their background threads (the outbox relay).
+
+        .. versionadded:: 0.2
+        """
+        self.worker_services.append(start)
 
     def close(self) -> None:
         """Stop the in-process worker, if any, and release the broker's connections."""
@@ -297,6 +323,7 @@ class Jobs:
                 config.get("JOBS_MAINTENANCE_CHANCE", DEFAULT_MAINTENANCE_CHANCE)
             ),
             dead_message_ttl=config.get("JOBS_DEAD_MESSAGE_TTL"),
+            timeout=config.get("JOBS_REDIS_TIMEOUT", DEFAULT_REDIS_TIMEOUT),
         )
         broker.add_middleware(CurrentMessage())
         broker.add_middleware(AppContext(app))

@@ -39,6 +39,7 @@ if t.TYPE_CHECKING:  # pragma: no cover
     from ...app import Erlen
     from .extension import Jobs
     from .extension import JobsState
+    from .extension import WorkerService
 
 logger = logging.getLogger("erlen.ext.jobs")
 
@@ -89,11 +90,14 @@ class WorkerHandle:
         worker: dramatiq.Worker,
         recovery: Recovery | None = None,
         scheduler: Scheduler | None = None,
+        services: t.Sequence[WorkerService] = (),
     ) -> None:
         self.worker = worker
         self.recovery = recovery
         #: The ``JOBS_SCHEDULE`` scheduler of this worker, if one runs.
         self.scheduler = scheduler
+        #: What :meth:`JobsState.add_worker_service` started beside this worker.
+        self.services = list(services)
         self.running = True
 
     def join(self) -> None:
@@ -105,6 +109,8 @@ class WorkerHandle:
         if not self.running:
             return
         self.running = False
+        for service in reversed(self.services):
+            service.stop()
         if self.scheduler is not None:
             self.scheduler.stop()
         if self.recovery is not None:
@@ -173,7 +179,8 @@ def start_worker(
             missed_grace=state.schedule_missed_grace,
         )
         periodic.start()
-    return WorkerHandle(worker, recovery, periodic)
+    services = [start() for start in state.worker_services]
+    return WorkerHandle(worker, recovery, periodic, services)
 
 
 class Heartbeat:

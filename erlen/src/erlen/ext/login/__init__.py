@@ -54,6 +54,7 @@ from .passwords import verify_password as verify_password
 from .revocation import MemoryRevocationStore as MemoryRevocationStore
 from .revocation import RedisRevocationStore as RedisRevocationStore
 from .revocation import RevocationStore as RevocationStore
+from .revocation import RevocationUnavailable as RevocationUnavailable
 from .signals import session_protected as session_protected
 from .signals import session_revoked as session_revoked
 from .signals import user_accessed as user_accessed

@@ -181,6 +181,10 @@ def safe_next_url(target: str | None = None, default: str = "/") -> str:
     return default
 
 
+#: Seconds a Redis command or connection attempt of the login extensions may take.
+REDIS_TIMEOUT = 2.0
+
+
 def redis_from_config(app: Erlen) -> Redis | None:
     """Return a Redis client for ``REDIS_URL``, shared by the login extensions of one app.
 
@@ -194,7 +198,10 @@ def redis_from_config(app: Erlen) -> Redis | None:
     if client is None:
         import redis
 
-        client = cache[url] = redis.Redis.from_url(url)
+        # Bounded: a Redis that stops answering must not hold requests forever.
+        client = cache[url] = redis.Redis.from_url(
+            url, socket_timeout=REDIS_TIMEOUT, socket_connect_timeout=REDIS_TIMEOUT
+        )
     return t.cast("Redis", client)
 
 

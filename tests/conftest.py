@@ -26,6 +26,7 @@ from erlen.testing import FlaskClient
 # The fixtures that bring real services or processes; their tests get the markers.
 SERVICE_FIXTURES = {
     "stack": ("postgres", "redis", "nginx"),  # below
+    "rstack": ("postgres", "redis", "nginx"),  # reliability/conftest.py: its own redis-server
     "browser": "browser",  # e2e/conftest.py
     "dev_server": "processes",  # dev/test_make_dev.py: runs `make dev`
 }

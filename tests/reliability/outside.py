@@ -64,7 +64,7 @@ class Client:
         self.http.close()
 
     def request(self, method: str, url: str, **kwargs: t.Any) -> httpx.Response:
-        headers = kwargs.pop("headers", None) or {}
+        headers = dict(kwargs.pop("headers", None) or {})
         headers.setdefault("X-Request-ID", request_id())
         return self.http.request(method, url, headers=headers, **kwargs)
 

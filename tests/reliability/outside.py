@@ -267,3 +267,58 @@ def environ_for(stack: Stack, service: str = "web", **overrides: str) -> dict[st
     env = stack.service_env(spec, **overrides)
     env["PYTHONPATH"] = os.pathsep.join([str(Path(__file__).resolve().parents[2])])
     return env
+
+
+# -- the stack's database -------------------------------------------------------------------
+
+
+def database(stack: Stack, autocommit: bool = True) -> t.Any:
+    """A connection of the test's own to the stack's database."""
+    import psycopg
+    from stack import PG_HOST
+    from stack import PG_PORT
+    from stack import PG_USER
+
+    return psycopg.connect(
+        host=PG_HOST,
+        port=PG_PORT,
+        user=PG_USER,
+        dbname=stack.database,
+        autocommit=autocommit,
+        application_name="reliability-test",
+    )
+
+
+def waiting_on_locks(stack: Stack) -> int:
+    """How many of the services' Postgres connections wait for a lock (one a test holds)."""
+    with database(stack) as conn:
+        row = conn.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = %s"
+            " AND wait_event_type = 'Lock' AND application_name <> 'reliability-test'",
+            (stack.database,),
+        ).fetchone()
+    return int(row[0])
+
+
+def processed(stack: Stack, ids: t.Collection[int]) -> int:
+    """How many of these messages the worker has processed."""
+    with database(stack) as conn:
+        row = conn.execute(
+            "SELECT count(*) FROM messages WHERE id = ANY(%s) AND processed_at IS NOT NULL",
+            (list(ids),),
+        ).fetchone()
+    return int(row[0])
+
+
+def post_messages(stack: Stack, count: int, text: str = "one two three") -> list[int]:
+    """Post ``count`` messages through nginx's API, 20 per address (nginx's burst for
+    posting); return their ids."""
+    ids: list[int] = []
+    while len(ids) < count:
+        with Client(stack) as poster:
+            poster.open_board()
+            for _ in range(min(20, count - len(ids))):
+                response = poster.post("/api/messages", json={"body": text})
+                assert response.status_code == 201, response.text
+                ids.append(int(response.json()["id"]))
+    return ids

@@ -16,7 +16,7 @@ ifneq ($(SSL_CERT_FILE),)
 export BUILD_CA_CERTIFICATES ?= $(SSL_CERT_FILE)
 endif
 
-.PHONY: help setup test test-fast test-framework test-framework-slow-paths test-starter lint fmt typecheck bench dev compat
+.PHONY: help setup test test-fast test-framework test-framework-slow-paths test-starter test-reliability lint fmt typecheck bench dev compat
 .PHONY: up up-dev down logs ps migrate shell check-docker images test-containers
 .PHONY: k8s-check
 .PHONY: compat-ext
@@ -45,7 +45,7 @@ TIMED = TIMEFORMAT='$@ took %1R s'; time
 # The tests that need no service: erlen.pytest_tiers marks the others "services".
 NO_SERVICES := -m "not services"
 
-test: test-framework test-framework-slow-paths test-starter ## Run every test: the framework's (also with its fast paths off), then the starter's tiers
+test: test-framework test-framework-slow-paths test-starter test-reliability ## Run every test: the framework's (also with its fast paths off), then the starter's tiers
 
 test-fast: $(STAMP) ## Every test that needs no service (no Postgres, Redis, nginx, browser), both projects
 	@$(TIMED) { (cd erlen && $(PYTEST) $(NO_SERVICES)) && $(PYTEST) $(NO_SERVICES); }
@@ -58,6 +58,9 @@ test-framework-slow-paths: $(STAMP) ## The framework's tests with every fast pat
 
 test-starter: $(STAMP) ## The starter's tiers (tests/): fast, dev, integration, e2e
 	@$(TIMED) $(PYTEST)
+
+test-reliability: $(STAMP) ## The stack attacked through nginx: one test per row of the reliability table, with figures
+	@$(TIMED) $(PYTEST) tests/reliability
 
 lint: $(STAMP) k8s-check ## Lint, check formatting, validate compose, Dockerfile, nginx and deploy/k8s, audit the lock file
 	$(VENV)/bin/ruff check .

@@ -33,6 +33,7 @@ SERVICE_FIXTURES = {
     "stack": ("postgres", "redis", "nginx"),  # below
     "postgres_database": "postgres",  # below
     "db_app[postgres]": "postgres",  # below
+    "rstack": ("postgres", "redis", "nginx"),  # reliability/conftest.py: its own redis-server
     "browser": "browser",  # e2e/conftest.py
     "dev_server": "processes",  # dev/test_make_dev.py: runs `make dev`
     "dev_server_on_all_addresses": "processes",  # the same, listening on every address

@@ -4,12 +4,19 @@ Commands, environment and health checks come from docker-compose.yml through
 ``scripts/stackconf.py``; only what compose gets from Docker is replaced here: service host
 names become 127.0.0.1, fixed ports become free ones, and each run gets its own Postgres
 database and Redis key prefix, removed afterwards.
+
+``Stack(private_redis=True)`` runs a redis-server of its own on a free port instead of
+using the machine's (with compose's persistence: append-only file, here in the run's work
+directory), so a test may kill and restart it. :meth:`Stack.terminate_backends` ends the
+stack's own Postgres connections, and :meth:`Stack.restart` brings a service back after a
+test killed it.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import pwd
 import shutil
 import signal
 import socket
@@ -58,12 +65,19 @@ def port_open(host: str, port: int) -> bool:
     return False
 
 
-def missing_services() -> list[str]:
-    """Which of the machine's services the integration tier needs are not there."""
+def missing_services(private_redis: bool = False) -> list[str]:
+    """Which of the machine's services the integration tier needs are not there.
+
+    :param private_redis: the stack runs its own redis-server, so that program is needed
+        rather than the machine's Redis.
+    """
     missing = []
     if not port_open(PG_HOST, PG_PORT):
         missing.append(f"Postgres on {PG_HOST}:{PG_PORT}")
-    if not port_open(REDIS_HOST, REDIS_PORT):
+    if private_redis:
+        if shutil.which("redis-server") is None:
+            missing.append("redis-server (apt-get install redis-server)")
+    elif not port_open(REDIS_HOST, REDIS_PORT):
         missing.append(f"Redis on {REDIS_HOST}:{REDIS_PORT}")
     if nginx_binary() is None:
         missing.append("nginx (apt-get install nginx)")
@@ -134,6 +148,10 @@ class Stack:
     """The whole stack on loopback; use as a context manager."""
 
     realtime_replicas: int = 2
+    #: Run a redis-server of the stack's own on a free port (tests that kill Redis).
+    private_redis: bool = False
+    #: Values for compose's variables (.env) that differ from :meth:`compose_env`'s.
+    env_overrides: dict[str, str] = field(default_factory=dict)
     workdir: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="erlen-stack-")))
     run_id: str = field(default_factory=lambda: uuid.uuid4().hex[:10])
     processes: dict[str, Process] = field(default_factory=dict)
@@ -145,6 +163,10 @@ class Stack:
         self.secret_key = uuid.uuid4().hex + uuid.uuid4().hex
         self.ports["nginx"] = free_port()
         self.ports["web"] = free_port()
+        self.redis_port = free_port() if self.private_redis else REDIS_PORT
+        self.host_map = {**HOST_MAP, "redis:6379": f"{REDIS_HOST}:{self.redis_port}"}
+        # name -> (compose service, compose port -> local port): how to health-check it.
+        self._health: dict[str, tuple[stackconf.Service, dict[str, int]]] = {}
         for i in range(self.realtime_replicas):
             self.ports[f"realtime{i}"] = free_port()
         self.base_url = f"http://127.0.0.1:{self.ports['nginx']}"
@@ -170,6 +192,7 @@ class Stack:
             "LOG_LEVEL": "info",
             "WEB_WORKERS": "2",
             "WORKER_THREADS": "4",
+            **self.env_overrides,
         }
 
     def service_env(self, service: stackconf.Service, **overrides: str) -> dict[str, str]:
@@ -180,7 +203,7 @@ class Stack:
             "PYTHONUNBUFFERED": "1",
         }
         for key, value in service.environment.items():
-            for compose_host, local_host in HOST_MAP.items():
+            for compose_host, local_host in self.host_map.items():
                 value = value.replace(compose_host, local_host)
             env[key] = value
         env.update(overrides)
@@ -208,6 +231,8 @@ class Stack:
 
     def start(self) -> None:
         services = stackconf.services(self.compose_env())
+        if self.private_redis:
+            self._start_redis()
         self._create_database()
 
         migrate = services["migrate"]
@@ -239,19 +264,64 @@ class Stack:
             self.service_env(worker, WORKER_HEARTBEAT_FILE=str(self.workdir / "worker.heartbeat")),
         )
 
-        self._wait_healthy("web", services["web"], {"8000": self.ports["web"]})
+        self._health["web"] = (services["web"], {"8000": self.ports["web"]})
         for i in range(self.realtime_replicas):
-            self._wait_healthy(
-                f"realtime{i}", services["realtime"], {"8001": self.ports[f"realtime{i}"]}
+            self._health[f"realtime{i}"] = (
+                services["realtime"],
+                {"8001": self.ports[f"realtime{i}"]},
             )
-        self._wait_healthy("worker", services["worker"], {})
+        self._health["worker"] = (services["worker"], {})
+        for name, (service, port_map) in self._health.items():
+            self._wait_healthy(name, service, port_map)
         self._start_nginx()
+
+    def restart(self, name: str, timeout: float = 60) -> None:
+        """Start service ``name`` again, as it was started, after a test stopped or killed it;
+        returns once its health check passes."""
+        process = self.processes[name]
+        process.stop()
+        process.start()
+        if name == "redis":
+            self._wait_redis()
+        else:
+            service, port_map = self._health[name]
+            self._wait_healthy(name, service, port_map, timeout)
+
+    def kill_redis(self) -> None:
+        """SIGKILL the stack's private redis-server (a crash: no shutdown, no final save).
+        The append-only file keeps every write Redis acknowledged, as compose's Redis does."""
+        if not self.private_redis:
+            raise RuntimeError("Only a private Redis may be killed: Stack(private_redis=True).")
+        self.processes["redis"].kill()
+
+    def database_backends(self) -> int:
+        """How many Postgres connections the stack's services hold on its database."""
+        with self._admin_connection() as conn:
+            row = conn.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = %s", (self.database,)
+            ).fetchone()
+        return int(row[0])
+
+    def terminate_backends(self) -> int:
+        """``pg_terminate_backend`` every connection to the stack's own database (never any
+        other database's); returns how many were ended. The services' pools find out on
+        their next query."""
+        with self._admin_connection() as conn:
+            rows = conn.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                " WHERE datname = %s AND pid <> pg_backend_pid()",
+                (self.database,),
+            ).fetchall()
+        return sum(1 for (ended,) in rows if ended)
 
     def stop(self) -> None:
         for process in reversed(list(self.processes.values())):
             process.stop()
         self._drop_database()
-        self._clear_redis()
+        if self.private_redis:
+            shutil.rmtree(self.workdir / "redis", ignore_errors=True)
+        else:
+            self._clear_redis()
 
     # -- helpers -----------------------------------------------------------------------------
 
@@ -314,9 +384,16 @@ class Stack:
             access_log=str(self.workdir / "nginx-access.log"),
             workdir=ngx_dir,
         )
+        # Run as root, nginx's workers would switch to its default unprivileged user, which
+        # can't enter this run's private (0700) work directory: every request body over
+        # client_body_buffer_size (16 kB), which nginx buffers to a temp file there, would
+        # get a 500. So the workers run as the user that owns the directory (this one).
+        directives = "daemon off;"
+        if os.geteuid() == 0:
+            directives += f" user {pwd.getpwuid(os.geteuid()).pw_name};"
         process = self._spawn(
             "nginx",
-            [nginx, "-c", str(conf), "-p", str(ngx_dir), "-g", "daemon off;"],
+            [nginx, "-c", str(conf), "-p", str(ngx_dir), "-g", directives],
             {"PATH": os.environ.get("PATH", "")},
         )
         deadline = time.monotonic() + 20
@@ -330,6 +407,50 @@ class Stack:
                 return
             time.sleep(0.1)
         raise StackError("nginx did not start listening")
+
+    def _start_redis(self) -> None:
+        data = self.workdir / "redis"
+        data.mkdir()
+        self._spawn(
+            "redis",
+            [
+                "redis-server",
+                "--port",
+                str(self.redis_port),
+                "--bind",
+                REDIS_HOST,
+                "--dir",
+                str(data),
+                "--save",
+                "",
+                # compose's Redis: every acknowledged write is in the file before the reply,
+                # fsynced each second; a killed process loses nothing it acknowledged.
+                "--appendonly",
+                "yes",
+                "--appendfsync",
+                "everysec",
+            ],
+            {"PATH": os.environ.get("PATH", "")},
+        )
+        self._wait_redis()
+
+    def _wait_redis(self, timeout: float = 20) -> None:
+        import redis
+
+        process = self.processes["redis"]
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if not process.alive():
+                raise StackError(f"redis-server exited:\n{process.log_tail()}")
+            with contextlib.suppress(redis.RedisError):
+                client = redis.Redis(host=REDIS_HOST, port=self.redis_port, socket_timeout=1)
+                try:
+                    if client.ping():
+                        return
+                finally:
+                    client.close()
+            time.sleep(0.1)
+        raise StackError(f"redis-server not answering after {timeout}s")
 
     def logs(self) -> str:
         """Each service's log tail, for a failing test's report."""

@@ -225,3 +225,14 @@ def test_security_headers_come_once_through_nginx(stack: Stack) -> None:
         assert response.headers.get_list("X-Content-Type-Options") == ["nosniff"]
         assert len(response.headers.get_list("Content-Security-Policy")) == 1
         assert response.headers["X-Request-ID"]
+
+
+def test_a_body_nginx_buffers_to_disk_reaches_the_app(stack: Stack) -> None:
+    # Over client_body_buffer_size (16 kB), nginx writes the body to a temp file before
+    # passing it on; its workers must be able to. 100 kB of text is the app's to refuse: a
+    # message is at most 500 characters (a 422 naming the limit, not nginx's 500).
+    with Visitor(stack) as visitor:
+        visitor.open_board()
+        response = visitor.http.post("/api/messages", json={"body": "x" * 100_000})
+    assert response.status_code == 422, response.text
+    assert "at most 500 characters" in response.text

@@ -3,6 +3,7 @@ nginx's timeouts and body limit; and the public host is the one the app trusts."
 
 from __future__ import annotations
 
+import re
 import typing as t
 
 import pytest
@@ -85,6 +86,17 @@ def test_every_ingress_limits_the_body_like_nginx_and_uses_no_snippets(
         # Snippet annotations are off by default in ingress-nginx (they can inject config).
         assert not [k for k in annotations if "snippet" in k]
         assert ingress["spec"]["ingressClassName"] == "nginx"
+
+
+@pytest.mark.parametrize("name", sorted(ROUTES))
+def test_each_ingress_caps_connections_per_client_like_nginx(overlay: Rendered, name: str) -> None:
+    location, _ = ROUTES[name]
+    # A location's own limit_conn replaces the server's.
+    limit = nginx_location(TEMPLATE, location).get("limit_conn") or re.search(
+        r"^    limit_conn (.+);$", TEMPLATE, re.M
+    ).group(1)  # type: ignore[union-attr]
+    annotations = overlay.get("Ingress", name)["metadata"]["annotations"]
+    assert annotations[PREFIX + "limit-connections"] == limit.split()[1]
 
 
 def app_env(rendered: Rendered) -> dict[str, str | None]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
 import os
 import signal
 import socket
@@ -31,6 +32,7 @@ from erlen.realtime import CONTROL_CHANNEL
 from erlen.realtime import MemoryBroker
 from erlen.realtime import RealtimeServer
 from erlen.realtime import RedisBroker
+from erlen.realtime import server as server_module
 from erlen.realtime import SessionCookieAuth
 from erlen.realtime.broker import Broker
 
@@ -195,6 +197,38 @@ def test_handshake_is_refused_before_upgrade_without_valid_session_or_origin(
         "wrong path": 404,
         "other key": 401,
     }
+
+
+def test_handshakes_are_logged_at_debug_and_errors_keep_their_level(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    server = make_server(MemoryBroker(prefix="test"))
+    good = f"session={cookie_for(user_id=1)}"
+
+    async def main() -> None:
+        async with running(server):
+            assert await handshake_status(server, origin=ORIGIN, Cookie=good) == 101
+            assert await handshake_status(server, origin="http://evil.test", Cookie=good) == 403
+
+    with caplog.at_level(logging.DEBUG, logger="erlen.realtime.server"):
+        asyncio.run(main())
+    connection_lines = [
+        r
+        for r in caplog.records
+        if r.name == "erlen.realtime.server"
+        and r.getMessage().startswith(("connection ", "HTTP response sent"))
+    ]
+    messages = {r.getMessage() for r in connection_lines}
+    assert {"connection open", "connection closed", "HTTP response sent (403 Forbidden)"} <= (
+        messages
+    )
+    assert {r.levelno for r in connection_lines} == {logging.DEBUG}
+    assert not [r for r in caplog.records if r.levelno == logging.INFO]
+    # An error from the library keeps its level.
+    with caplog.at_level(logging.DEBUG, logger="erlen.realtime.server"):
+        caplog.clear()
+        server_module._connection_logger.error("handler failed")
+    assert [r.levelno for r in caplog.records] == [logging.ERROR]
 
 
 def test_subscribed_client_receives_events_published_from_another_thread(

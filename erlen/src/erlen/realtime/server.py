@@ -66,6 +66,19 @@ from .revocation import USER_ID_KEY
 
 logger = logging.getLogger("erlen.realtime.server")
 
+
+class _ConnectionLogger(logging.LoggerAdapter):  # type: ignore[type-arg]
+    """The logger handed to ``websockets``: its lines about one connection ("connection
+    open", "connection closed", "connection rejected", every health check's "HTTP response
+    sent") come at DEBUG instead of INFO, so a busy server's log isn't one line per
+    handshake, and a client can't flood it. Warnings and errors keep their level."""
+
+    def log(self, level: int, msg: object, *args: t.Any, **kwargs: t.Any) -> None:
+        super().log(logging.DEBUG if level == logging.INFO else level, msg, *args, **kwargs)
+
+
+_connection_logger = _ConnectionLogger(logger, {})
+
 Session = t.Mapping[str, t.Any]
 
 #: ``authorize(session, channel)``: may this session subscribe to this channel?
@@ -277,7 +290,7 @@ class RealtimeServer:
             open_timeout=self.open_timeout,
             close_timeout=self.close_timeout,
             server_header=None,
-            logger=logger,
+            logger=_connection_logger,
         )
 
     @property
@@ -740,7 +753,7 @@ class RealtimeServer:
         if connection.too_slow:
             return
         connection.too_slow = True
-        logger.info("Disconnecting a client that is too slow to keep up.")
+        logger.debug("Disconnecting a client that is too slow to keep up.")
         for channel in tuple(connection.channels):
             self._leave(connection, channel)
         task = asyncio.get_running_loop().create_task(self._close_slow(connection))

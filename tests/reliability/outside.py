@@ -133,7 +133,12 @@ def receive(
         remaining = deadline - time.monotonic()
         if remaining <= 0:
             raise AssertionError(f"no matching frame within {timeout}s; got {frames[-5:]}")
-        frame = json.loads(ws.recv(timeout=remaining))
+        try:
+            frame = json.loads(ws.recv(timeout=remaining))
+        except TimeoutError:
+            raise AssertionError(
+                f"no matching frame within {timeout}s; got {frames[-5:]}"
+            ) from None
         frames.append(frame)
         if until(frame):
             return frames

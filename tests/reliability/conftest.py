@@ -43,7 +43,7 @@ reliability and security tests"), one test (or two) per row, plus the holes of i
     test_redis_restart::test_websockets_stay_open_and_fan_out_resumes_after_a_redis_restart
 - R19, Redis crash under queue load:
     test_redis_restart::test_jobs_enqueued_before_a_redis_crash_are_kept_and_failures_are_reported
-- R20, Postgres connections killed under load (xfail: database-blip fix):
+- R20, Postgres connections killed under load: success or 503, logs agree:
     test_postgres::test_killed_database_connections_give_success_or_503_never_an_empty_500
 - R21, SIGTERM: web's in-flight requests, the worker's running job:
     test_graceful::test_sigterm_lets_in_flight_requests_finish
@@ -51,15 +51,15 @@ reliability and security tests"), one test (or two) per row, plus the holes of i
 - R22, dependency floor:
     test_dependencies::test_the_stack_runs_on_patched_dependencies
 
-Issue 8's holes, strict xfails until their branches merge:
+The holes issue 8 found, each closed:
 
-- ten failed logins from one address lock out another (branch proxy):
+- ten failed logins from one address never lock out another:
     test_login_limits::test_failed_logins_from_one_address_never_lock_out_another
-- posts while Redis is down: no 500, each 2xx processed once (branch outbox):
+- posts while Redis is down: no 500, each 2xx processed once:
     test_redis_restart::test_posts_while_redis_is_down_succeed_and_are_processed_once_it_is_back
-- NUL, lone surrogate, huge ids: 4xx, no traceback (branch proxy):
+- NUL, lone surrogate, huge ids: 4xx, no traceback:
     test_bad_input::test_bad_input_is_refused_with_a_4xx_and_no_traceback
-- production refuses debug and weak secrets, listing all (branch proxy):
+- production refuses debug and weak secrets, listing all:
     test_http_security::test_production_refuses_debug_and_weak_secrets_listing_them_all
 
 One stack for the whole tier (``rstack``): nginx, web, two realtime replicas and a worker

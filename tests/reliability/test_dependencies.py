@@ -11,7 +11,7 @@ from __future__ import annotations
 import importlib.metadata
 import re
 
-from conftest import Figure
+from outside import Figure
 from stack import ROOT
 from stack import Stack
 

@@ -22,9 +22,9 @@ import typing as t
 import uuid
 
 import pytest
-from conftest import Figure
 from outside import Client
 from outside import database
+from outside import Figure
 from outside import post_messages
 from outside import processed
 from outside import realtime_connections
@@ -200,7 +200,6 @@ def test_jobs_enqueued_before_a_redis_crash_are_kept_and_failures_are_reported(
     figure("acknowledged jobs run again", 0)
 
 
-@pytest.mark.xfail(strict=True, reason="needs branch outbox")
 @pytest.mark.timeout(240)
 def test_posts_while_redis_is_down_succeed_and_are_processed_once_it_is_back(
     rstack: Stack, figure: Figure

@@ -8,6 +8,7 @@ import typing as t
 from erlen import Erlen
 
 from . import config as config_module
+from .api_v1 import init_api
 from .blueprints import api
 from .blueprints import auth
 from .blueprints import board
@@ -42,6 +43,7 @@ def create_app(
     app.register_blueprint(api.bp)
     app.register_blueprint(health.bp)
     app.register_blueprint(auth.bp)
+    init_api(app)
 
     register_error_handlers(app)
     return app

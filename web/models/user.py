@@ -6,6 +6,7 @@ from datetime import datetime
 from datetime import UTC
 
 from erlen.ext.login import UserMixin
+from sqlalchemy import Boolean
 from sqlalchemy import DateTime
 from sqlalchemy import Integer
 from sqlalchemy import String
@@ -15,6 +16,8 @@ from sqlalchemy.orm import mapped_column
 from .base import Base
 
 USERNAME_MAX = 40
+#: RFC 5321's limit on an address's length.
+EMAIL_MAX = 254
 
 
 def _now() -> datetime:
@@ -22,7 +25,11 @@ def _now() -> datetime:
 
 
 class User(UserMixin, Base):
-    """An account. ``session_epoch`` goes up on "log out everywhere", revoking every session."""
+    """An account. ``session_epoch`` goes up on "log out everywhere", revoking every session.
+
+    An admin may moderate every room and manage users. A deactivated account keeps its rows
+    (messages stay attributed) but can't log in, and its sessions and tokens stop working.
+    """
 
     __tablename__ = "users"
 
@@ -30,7 +37,15 @@ class User(UserMixin, Base):
     username: Mapped[str] = mapped_column(String(USERNAME_MAX), unique=True)
     password_hash: Mapped[str] = mapped_column(String(255))
     session_epoch: Mapped[int] = mapped_column(Integer, default=0)
+    #: Where password resets and notifications go; accounts from before email have none.
+    email: Mapped[str | None] = mapped_column(String(EMAIL_MAX), unique=True, default=None)
+    is_admin: Mapped[bool] = mapped_column(Boolean, default=False, server_default="false")
+    deactivated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
+
+    @property
+    def is_active(self) -> bool:  # the login extension refuses inactive users
+        return self.deactivated_at is None
 
     def __repr__(self) -> str:
         return f"<User {self.id} {self.username!r}>"

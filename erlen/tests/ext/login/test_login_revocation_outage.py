@@ -13,8 +13,10 @@ from erlen_tests_private_redis import PrivateRedis
 
 import erlen
 from erlen.ext.login import RedisRevocationStore
+from erlen.ext.login import RevocationNotShared
 from erlen.ext.login import RevocationUnavailable
 from erlen.ext.login.revocation import RETRY_AFTER
+from erlen.ext.login.revocation import revocation_store_from_config
 
 
 class Clock:
@@ -94,3 +96,63 @@ def test_with_no_fail_open_time_a_logged_in_request_gets_503_not_500(
     response = client.get("/api/me", headers={"Accept": "application/json"})
     assert response.status_code == 503
     assert response.mimetype == "application/problem+json"
+
+
+def _as_another_process(app: erlen.Erlen) -> None:
+    """Give ``app`` a fresh revocation store: what a process that didn't serve the logout
+    knows (nothing from this one's memory)."""
+    app.extensions["login.revocations"] = revocation_store_from_config(app)
+
+
+def test_a_logout_while_redis_is_down_ends_every_session_instead(
+    request: pytest.FixtureRequest,
+    private_redis: PrivateRedis,
+    users: dict[str, t.Any],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    client = _logged_in_client_with_redis_down(request, private_redis)
+    login_app: erlen.Erlen = request.getfixturevalue("login_app")
+    session_cookie = client.get_cookie("session")
+    assert session_cookie is not None
+    copied = session_cookie.value
+    caplog.set_level(logging.WARNING, logger="erlen.ext.login")
+
+    response = client.post("/logout")
+
+    assert response.status_code == 200
+    assert client.get("/whoami").get_data(as_text=True) == "anonymous"
+    # The revocation list couldn't be told; the user's epoch (their database row) could.
+    assert users["1"].session_epoch == 1
+    _as_another_process(login_app)
+    thief = login_app.test_client()
+    thief.set_cookie("session", copied)
+    assert thief.get("/whoami").get_data(as_text=True) == "anonymous"
+    warnings = [r for r in caplog.records if r.levelno == logging.WARNING]
+    assert any("ending every session of the user instead" in r.getMessage() for r in warnings)
+    assert not any(record.exc_info for record in caplog.records)
+
+
+def test_a_logout_everywhere_while_redis_is_down_bumps_the_epoch_once(
+    request: pytest.FixtureRequest, private_redis: PrivateRedis, users: dict[str, t.Any]
+) -> None:
+    client = _logged_in_client_with_redis_down(request, private_redis)
+
+    response = client.post("/logout", data={"everywhere": "1"})
+
+    assert response.status_code == 200
+    assert users["1"].session_epoch == 1
+    assert client.get("/whoami").get_data(as_text=True) == "anonymous"
+
+
+def test_the_store_says_when_a_revocation_was_not_shared(private_redis: PrivateRedis) -> None:
+    client = redis.Redis.from_url(private_redis.url, socket_timeout=2, socket_connect_timeout=2)
+    store = RedisRevocationStore(client, "test")
+    try:
+        private_redis.kill()
+        with pytest.raises(RevocationNotShared):
+            store.revoke("gone", 60)
+        assert store.is_revoked("gone")  # this process still refuses it
+        with pytest.raises(RevocationNotShared):
+            store.revoke_epochs_before("1", 3, 60)
+    finally:
+        client.close()

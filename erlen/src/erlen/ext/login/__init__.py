@@ -53,6 +53,7 @@ from .passwords import verify_and_update as verify_and_update
 from .passwords import verify_password as verify_password
 from .revocation import MemoryRevocationStore as MemoryRevocationStore
 from .revocation import RedisRevocationStore as RedisRevocationStore
+from .revocation import RevocationNotShared as RevocationNotShared
 from .revocation import RevocationStore as RevocationStore
 from .revocation import RevocationUnavailable as RevocationUnavailable
 from .signals import session_protected as session_protected

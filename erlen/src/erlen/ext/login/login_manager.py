@@ -17,6 +17,7 @@ remember cookie carries the same id and epoch, so both checks apply to it too.
 from __future__ import annotations
 
 import hashlib
+import logging
 import secrets
 import time
 import typing as t
@@ -42,6 +43,7 @@ from .helpers import make_next_param
 from .mixins import AnonymousUserMixin
 from .mixins import user_epoch
 from .revocation import revocation_store_from_config
+from .revocation import RevocationNotShared
 from .signals import session_protected
 from .signals import session_revoked
 from .signals import user_accessed
@@ -83,6 +85,8 @@ COOKIE_DURATION = timedelta(days=365)
 _REMEMBER_SALT = "erlen.login.remember-cookie"
 # Revocations outlive the cookies they cover by this much, for clock skew between hosts.
 _REVOCATION_SLACK = 60.0
+
+logger = logging.getLogger("erlen.ext.login")
 
 
 def _new_session_id() -> str:
@@ -529,17 +533,25 @@ class LoginManager:
         ttl = self._revocation_ttl(app, session)
         store = self.revocation_store(app)
         session_id = session.get("_sid")
-        revoked = []
+        to_revoke: list[tuple[str, float]] = []
         if session_id:
-            store.revoke(session_id, ttl)
-            revoked.append(session_id)
+            to_revoke.append((session_id, ttl))
         cookie = req_ctx.request.cookies.get(_cookie_name(app))
         data = self._decode_remember_cookie(app, cookie) if cookie else None
         if data is not None and data["s"] != session_id:
-            store.revoke(data["s"], max(ttl, data["x"] - time.time() + _REVOCATION_SLACK))
-            revoked.append(data["s"])
-        if revoked and session_revoked.receivers:
-            session_revoked.send(app, _async_wrapper=app.ensure_sync, session_ids=revoked)
+            to_revoke.append((data["s"], max(ttl, data["x"] - time.time() + _REVOCATION_SLACK)))
+        not_shared: RevocationNotShared | None = None
+        for login_id, login_ttl in to_revoke:
+            try:
+                store.revoke(login_id, login_ttl)
+            except RevocationNotShared as e:
+                not_shared = e  # recorded here; revoke the rest, then report it
+        if to_revoke and session_revoked.receivers:
+            session_revoked.send(
+                app, _async_wrapper=app.ensure_sync, session_ids=[i for i, _ in to_revoke]
+            )
+        if not_shared is not None:
+            raise not_shared
 
     def bump_epoch(self, user: t.Any) -> None:
         """Call the :meth:`epoch_bumper` for ``user``: all its sessions stop working."""
@@ -556,7 +568,17 @@ class LoginManager:
         user_id = str(getattr(user, self.id_attribute)())
         epoch = user_epoch(user)
         ttl = self._longest_cookie_life(app) + _REVOCATION_SLACK
-        self.revocation_store(app).revoke_epochs_before(user_id, epoch, ttl)
+        try:
+            self.revocation_store(app).revoke_epochs_before(user_id, epoch, ttl)
+        except RevocationNotShared as e:
+            # The bumped epoch is saved with the user, which every process that loads
+            # users checks; only services without the user table miss the floor.
+            logger.warning(
+                "Ended every session of user %s, but could not record it for services"
+                " without the user table (%s).",
+                user_id,
+                e,
+            )
         if user_sessions_revoked.receivers:
             user_sessions_revoked.send(
                 app, _async_wrapper=app.ensure_sync, user=user, user_id=user_id, epoch=epoch
@@ -708,7 +730,24 @@ def logout_user(everywhere: bool = False) -> bool:
         manager.bump_epoch(user)
 
     session = req_ctx.session
-    manager._revoke_current_login(app, req_ctx)
+    try:
+        manager._revoke_current_login(app, req_ctx)
+    except RevocationNotShared as e:
+        # Only this process knows the login ended: elsewhere, a copy of its cookie would
+        # work until the revocation list is back. Ending every session of the user is
+        # recorded in the database instead, which every process checks; without an epoch
+        # bumper the logout still ends here, with a warning.
+        fallback = manager._epoch_bumper is not None and user is not None and not everywhere
+        fallback = fallback and bool(getattr(user, "is_authenticated", False))
+        logger.warning(
+            "The revocation list is unreachable (%s): %s.",
+            e,
+            "ending every session of the user instead"
+            if fallback
+            else "a copy of this login's cookie works elsewhere until it is back",
+        )
+        if fallback:
+            manager.bump_epoch(user)
     for key in LOGIN_SESSION_KEYS:
         session.pop(key, None)
     if _cookie_name(app) in req_ctx.request.cookies:

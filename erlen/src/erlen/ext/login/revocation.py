@@ -54,6 +54,14 @@ class RevocationUnavailable(APIAwareHTTPException, ServiceUnavailable):
     description = "Logins can't be checked right now. Try again in a minute."
 
 
+class RevocationNotShared(RuntimeError):
+    """A revocation could be recorded only in this process: the shared store is unreachable.
+
+    Raised by the Redis store's writes. The login manager handles it (see
+    :func:`~erlen.ext.login.logout_user`), so an outage never turns a logout into an error.
+    """
+
+
 class RevocationStore(t.Protocol):
     """Remembers revoked session ids for a while."""
 
@@ -194,11 +202,16 @@ class RedisRevocationStore:
         """Revoke ``session_id``; see :meth:`RevocationStore.revoke`.
 
         Remembered in this process first, so this process refuses the session even if
-        Redis can't be reached (the Redis error is raised: other processes don't know).
+        Redis can't be reached.
+
+        :raise RevocationNotShared: Redis can't be reached; other processes don't know.
         """
         self._local.revoke(session_id, ttl)
         ttl_ms = max(1, math.ceil(ttl * 1000))
-        self._revoke(keys=[self._key(session_id)], args=[ttl_ms])
+        try:
+            self._revoke(keys=[self._key(session_id)], args=[ttl_ms])
+        except self._errors as e:
+            raise RevocationNotShared(f"Redis is unreachable ({type(e).__name__}).") from e
 
     def is_revoked(self, session_id: str) -> bool:
         """Tell whether ``session_id`` is revoked; see :meth:`RevocationStore.is_revoked`.
@@ -242,9 +255,15 @@ class RedisRevocationStore:
         return False
 
     def revoke_epochs_before(self, user_id: str, epoch: int, ttl: float) -> None:
-        """Set the user's epoch floor; see :meth:`RevocationStore.revoke_epochs_before`."""
+        """Set the user's epoch floor; see :meth:`RevocationStore.revoke_epochs_before`.
+
+        :raise RevocationNotShared: Redis can't be reached.
+        """
         ttl_ms = max(1, math.ceil(ttl * 1000))
-        self._floor(keys=[self._floor_key(user_id)], args=[int(epoch), ttl_ms])
+        try:
+            self._floor(keys=[self._floor_key(user_id)], args=[int(epoch), ttl_ms])
+        except self._errors as e:
+            raise RevocationNotShared(f"Redis is unreachable ({type(e).__name__}).") from e
 
     def epoch_floor(self, user_id: str) -> int:
         """The user's epoch floor; see :meth:`RevocationStore.epoch_floor`."""

@@ -56,6 +56,8 @@ def test_a_commit_delivers_each_intent_once_and_marks_it(
             event_id = o.outbox.publish(session, "things", "thing.added", {"id": 1})
             o.outbox.send(session, o.record, "a")
             session.commit()
+        # Marked by a background thread on Postgres, inline on SQLite.
+        assert o.outbox.flush_marks()
         rows = _rows(o)
         assert len(rows) == 2
         assert all(row.delivered_at is not None and row.next_attempt_at is None for row in rows)
@@ -66,6 +68,33 @@ def test_a_commit_delivers_each_intent_once_and_marks_it(
     assert [(e["data"], e["id"], e["outbox_id"]) for e in added] == [({"id": 1}, 1, str(event_id))]
     assert _processed(o) == ["a", "processed a"]
     assert o.runs == ["a"]
+
+
+def test_a_transaction_inserts_its_intents_in_one_statement_at_commit(
+    make_app: MakeApp, database_url: str
+) -> None:
+    o = make_app(database_url, OUTBOX_GRACE=0)
+    statements: list[str] = []
+    with o.app.app_context():
+        engine = o.db.engine
+
+        def record(*args: t.Any) -> None:
+            statements.append(str(args[2]))
+
+        sa.event.listen(engine, "before_cursor_execute", record)
+        try:
+            session = o.db.session
+            for n in range(5):
+                o.outbox.send(session, o.record, f"job {n}")
+            o.outbox.publish(session, "things", "thing.added", {"id": 1})
+            assert statements == []  # nothing is written before the commit
+            session.commit()
+        finally:
+            sa.event.remove(engine, "before_cursor_execute", record)
+    inserts = [s for s in statements if s.lstrip().upper().startswith("INSERT INTO ERLEN_OUTBOX")]
+    assert len(inserts) == 1
+    assert o.outbox.flush_marks()
+    assert len(_rows(o)) == 6
 
 
 def test_a_rollback_delivers_nothing(make_app: MakeApp, database_url: str) -> None:
@@ -80,6 +109,7 @@ def test_a_rollback_delivers_nothing(make_app: MakeApp, database_url: str) -> No
             # The session goes on: a later commit doesn't send the rolled-back intents.
             o.outbox.send(session, o.record, "b")
             session.commit()
+        assert o.outbox.flush_marks()
         assert o.outbox.relay_once(o.app).taken == 0
         _drain(o)
         _flush_events(o, log)
@@ -118,6 +148,7 @@ def test_a_rolled_back_savepoint_drops_only_its_own_intents(
         inner.commit()
         savepoint.rollback()
         session.commit()
+    assert o.outbox.flush_marks()
     assert o.outbox.relay_once(o.app).taken == 0
     _drain(o)
     assert sorted(o.runs) == ["outer", "released"]
@@ -169,6 +200,7 @@ def test_a_row_that_cannot_be_delivered_is_given_up_without_holding_up_the_other
         o.outbox.send(o.db.session, unknown, "x")
         o.outbox.send(o.db.session, o.record, "fine")
         o.db.session.commit()
+    assert o.outbox.flush_marks()  # "fine" was delivered after the commit
     with caplog.at_level(logging.ERROR, logger="erlen.ext.outbox"):
         result = o.outbox.relay_once(o.app)
     assert (result.taken, result.delivered, result.failed, result.given_up) == (1, 0, 1, 1)

@@ -24,6 +24,7 @@ from .delivery import deliver
 from .delivery import describe
 from .delivery import Intent
 from .delivery import Outcome
+from .marking import Marker
 from .table import DEFAULT_TABLE
 from .table import EVENT
 from .table import JOB
@@ -73,6 +74,8 @@ class _Pending:
     intent: Intent
     #: The (nested) transaction it was recorded in: a rolled-back savepoint drops it.
     transaction: sa_orm.SessionTransaction | None
+    #: The row, inserted with the others when the transaction commits.
+    row: dict[str, t.Any]
 
 
 class OutboxState:
@@ -92,6 +95,9 @@ class OutboxState:
         #: Whether committing processes deliver right after the commit (``OUTBOX_DELIVER_
         #: AFTER_COMMIT``); off, only the relay delivers.
         self.deliver_after_commit = bool(config.get("OUTBOX_DELIVER_AFTER_COMMIT", True))
+        #: Whether the rows delivered after a commit are marked by a background thread
+        #: (``OUTBOX_MARK_IN_BACKGROUND``; never on SQLite, whose writers would contend).
+        self.mark_in_background = bool(config.get("OUTBOX_MARK_IN_BACKGROUND", True))
         #: Until when (``time.monotonic()``) committing processes leave delivery to the relay.
         self.skip_until = 0.0
         #: The relay this process runs, if any.
@@ -129,8 +135,9 @@ class Outbox:
         outbox.publish(session, "orders", "order.placed", {"id": order.id})
         session.commit()  # the order and both intents, together
 
-    Each intent is one ``INSERT`` in the session's transaction. After the commit, the
-    committing process enqueues and publishes them at once and marks them delivered; what
+    The transaction's intents are inserted in one statement as it commits. After the commit,
+    the committing process enqueues and publishes them at once and a background thread marks
+    them delivered; what
     it could not deliver (Redis down, the process died) the **relay** does, retrying until
     Redis is back. A rollback drops them. See ``docs/ext/outbox.md``.
 
@@ -158,6 +165,8 @@ class Outbox:
         self.jobs = jobs
         self.publisher = publisher
         self._engine = engine
+        self._marker: Marker | None = None
+        self._marker_lock = threading.Lock()
         _listen_to_sessions()
         if app is not None:
             self.init_app(app)
@@ -237,19 +246,21 @@ class Outbox:
         state = self.state(app)
         now = datetime.now(UTC)
         intent = Intent(uuid.uuid4(), kind, target, payload)
-        real.execute(
-            self.table.insert().values(
-                id=intent.id,
-                kind=kind,
-                target=target,
-                payload=payload,
-                created_at=now,
-                attempts=0,
-                next_attempt_at=now + timedelta(seconds=state.grace),
-            )
-        )
+        row = {
+            "id": intent.id,
+            "kind": kind,
+            "target": target,
+            "payload": payload,
+            "created_at": now,
+            "attempts": 0,
+            "next_attempt_at": now + timedelta(seconds=state.grace),
+        }
+        # Inserted when the transaction commits, with every other intent in one statement.
+        # The transaction must exist now, so that ending it without a commit drops the intent.
+        if not real.in_transaction():
+            real.begin()
         transaction = real.get_nested_transaction() or real.get_transaction()
-        real.info.setdefault(_PENDING, []).append(_Pending(self, app, intent, transaction))
+        real.info.setdefault(_PENDING, []).append(_Pending(self, app, intent, transaction, row))
         return intent.id
 
     # -- delivering -----------------------------------------------------------------------
@@ -287,11 +298,29 @@ class Outbox:
                 state.note_outage(outcome.outage)
             else:
                 state.note_success()
-            if outcome.delivered:
+            if outcome.delivered and state.mark_in_background and engine.dialect.name != "sqlite":
+                self.marker.add(engine, list(outcome.delivered))
+            elif outcome.delivered:
                 self.mark_delivered(engine, outcome.delivered)
         except Exception:
             # The commit succeeded; the relay will deliver whatever wasn't marked.
             logger.exception("Delivering the outbox after a commit failed; the relay will.")
+
+    @property
+    def marker(self) -> Marker:
+        """The background thread's queue of rows to mark delivered (made on first use)."""
+        with self._marker_lock:
+            if self._marker is None:
+                self._marker = Marker(self)
+            return self._marker
+
+    def flush_marks(self, timeout: float | None = 5.0) -> bool:
+        """Wait until the rows delivered after commits are marked; ``False`` on timeout.
+
+        Marking happens in the background (``OUTBOX_MARK_IN_BACKGROUND``); tests and tools
+        that read the table call this first.
+        """
+        return self._marker is None or self._marker.flush(timeout)
 
     def mark_delivered(self, engine: sa.Engine | sa.Connection, ids: t.Sequence[uuid.UUID]) -> None:
         """Mark rows delivered, in one statement (its own transaction on an engine)."""
@@ -369,10 +398,25 @@ def _listen_to_sessions() -> None:
     with _listening_lock:
         if _listening:
             return
+        sa_event.listen(sa_orm.Session, "before_commit", _on_before_commit)
         sa_event.listen(sa_orm.Session, "after_commit", _on_commit)
         sa_event.listen(sa_orm.Session, "after_soft_rollback", _on_rollback)
         sa_event.listen(sa_orm.Session, "after_transaction_end", _on_transaction_end)
         _listening = True
+
+
+def _on_before_commit(session: sa_orm.Session) -> None:
+    pending: list[_Pending] | None = session.info.get(_PENDING)
+    # A savepoint's release commits nothing yet: the rows go in with the outermost commit
+    # (what a rolled-back savepoint recorded has been dropped from the list by then).
+    if not pending or session.get_nested_transaction() is not None:
+        return
+    rows: dict[int, tuple[sa.Table, list[dict[str, t.Any]]]] = {}
+    for item in pending:
+        table = item.outbox.table
+        rows.setdefault(id(table), (table, []))[1].append(item.row)
+    for table, values in rows.values():
+        session.execute(table.insert(), values)
 
 
 def _on_commit(session: sa_orm.Session) -> None:

@@ -7,4 +7,7 @@ from __future__ import annotations
 
 from .base import Base as Base
 from .message import Message as Message
+from .room import Membership as Membership
+from .room import Mention as Mention
+from .room import Room as Room
 from .user import User as User

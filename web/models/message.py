@@ -6,6 +6,7 @@ from datetime import datetime
 from datetime import UTC
 
 from sqlalchemy import DateTime
+from sqlalchemy import ForeignKey
 from sqlalchemy import Integer
 from sqlalchemy import String
 from sqlalchemy.orm import Mapped
@@ -22,7 +23,9 @@ def _now() -> datetime:
 
 
 class Message(Base):
-    """A line on the board. ``word_count`` is filled in by the worker's job."""
+    """A line on the board (``room_id`` is ``None``) or in a room. ``word_count`` is filled
+    in by the worker's job. In a room, ``user_id`` is the author's account and ``author``
+    their username when they posted."""
 
     __tablename__ = "messages"
 
@@ -32,6 +35,13 @@ class Message(Base):
     word_count: Mapped[int | None] = mapped_column(Integer, default=None)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
     processed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
+    room_id: Mapped[int | None] = mapped_column(
+        ForeignKey("rooms.id", ondelete="CASCADE"), index=True, default=None
+    )
+    user_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), default=None
+    )
+    edited_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
 
     def __repr__(self) -> str:
         return f"<Message {self.id} by {self.author!r}>"

@@ -49,9 +49,21 @@ class ValidationError(AppError):
 
 
 class NotFoundError(AppError):
-    """The thing asked for does not exist."""
+    """The thing asked for does not exist (or the user may not know it does)."""
 
     status = 404
+
+
+class ForbiddenError(AppError):
+    """The user may see the thing but not do this to it (edit another's message, ...)."""
+
+    status = 403
+
+
+class ConflictError(AppError):
+    """The request can't be done in the thing's current state (a taken slug, ...)."""
+
+    status = 409
 
 
 def register_error_handlers(app: Erlen) -> None:

@@ -15,18 +15,26 @@ from .services import messages
 
 @jobs.actor(max_retries=5, time_limit=30_000)
 def process_message(message_id: int) -> None:
-    """Count a message's words and tell every board about it, once.
+    """Count a message's words and tell its board or room about it, once; then tell each user
+    it mentions who hasn't been told yet.
 
-    The event is recorded in the transaction that stores the count (the outbox), so a
+    The events are recorded in the transaction that stores the count (the outbox), so a
     duplicate run finds the message processed and announces nothing, and a Redis outage
-    doesn't fail the job: the relay publishes the event once Redis is back.
+    doesn't fail the job: the relay publishes the events once Redis is back.
     """
     message = messages.process_message(session=db.session, message_id=message_id)
     if message is not None:
         outbox.publish(
             db.session,
-            events.BOARD_CHANNEL,
+            events.channel_of(message),
             events.MESSAGE_PROCESSED,
-            events.message_payload(message),
+            events.payload_of(message),
         )
+        for user_id in messages.claim_mentions(session=db.session, message=message):
+            outbox.publish(
+                db.session,
+                events.user_channel(user_id),
+                events.MENTIONED,
+                events.payload_of(message),
+            )
     db.session.commit()

@@ -18,6 +18,7 @@ from ..models.base import INTEGER_MAX
 from ..models.message import AUTHOR_MAX
 from ..models.message import BODY_MAX
 from ..models.message import Message
+from ..models.room import Mention
 from .text import check_text
 
 MAX_PAGE = 100
@@ -93,3 +94,19 @@ def process_message(*, session: SessionLike, message_id: int) -> Message | None:
     message.word_count = len(message.body.split())
     message.processed_at = datetime.now(UTC)
     return message
+
+
+def claim_mentions(*, session: SessionLike, message: Message) -> list[int]:
+    """The users the message mentions who haven't been told yet, marked told (the caller
+    commits, with the notifications, so a rolled-back job tells nobody)."""
+    pending = list(
+        session.scalars(
+            select(Mention)
+            .where(Mention.message_id == message.id, Mention.notified_at.is_(None))
+            .with_for_update()
+        )
+    )
+    now = datetime.now(UTC)
+    for mention in pending:
+        mention.notified_at = now
+    return [mention.user_id for mention in pending]

@@ -1,4 +1,5 @@
-"""The starter's realtime service: websockets for the board, fed by Redis pub/sub."""
+"""The starter's realtime service: websockets for the board and the rooms, fed by Redis
+pub/sub."""
 
 from __future__ import annotations
 
@@ -10,9 +11,8 @@ from erlen.realtime.auth import SessionCookieAuth
 
 from web.extensions import publisher
 
-from .handlers import authorize
-from .handlers import on_publish
-from .handlers import presence_id
+from .handlers import ChannelPolicy
+from .handlers import DatabaseRoomAccess
 
 
 def create_server(app: Erlen, *, page_ports: t.Iterable[int] = ()) -> RealtimeServer:
@@ -22,13 +22,14 @@ def create_server(app: Erlen, *, page_ports: t.Iterable[int] = ()) -> RealtimeSe
     on (behind nginx, the page's own), plus, with ``page_ports``, from the socket's host on
     those ports: ``make dev`` serves the page on another port than the socket.
     """
+    policy = ChannelPolicy(DatabaseRoomAccess(app))
     return RealtimeServer(
         same_host_ports=page_ports,
         broker=publisher.get_broker(app),
         auth=SessionCookieAuth.from_app(app),
         allowed_origins=app.config["ALLOWED_ORIGINS"],
-        authorize=authorize,
-        on_publish=on_publish,
-        presence_id=presence_id,
+        authorize=policy.authorize,
+        on_publish=policy.on_publish,
+        presence_id=policy.presence_id,
         path="/ws",
     )

@@ -114,7 +114,8 @@ def may_change(*, message: Message, user: User) -> bool:
     return user.is_admin or (message.user_id is not None and message.user_id == user.id)
 
 
-def _require_change(message: Message, user: User) -> None:
+def require_change(*, message: Message, user: User) -> None:
+    """:raises ForbiddenError: the user is neither the message's author nor an admin."""
     if not may_change(message=message, user=user):
         raise ForbiddenError("Only the message's author or an admin can change it.")
 
@@ -127,7 +128,7 @@ def edit_message(
     :raises ForbiddenError: the user is neither the author nor an admin.
     :raises ValidationError: an empty or over-long body.
     """
-    _require_change(message, user)
+    require_change(message=message, user=user)
     message.body = _check_body(body)
     message.edited_at = datetime.now(UTC)
     # The words changed: the count is redone by the job.
@@ -150,7 +151,7 @@ def delete_message(*, session: SessionLike, room: Room, message: Message, user: 
 
     :raises ForbiddenError: the user is neither the author nor an admin.
     """
-    _require_change(message, user)
+    require_change(message=message, user=user)
     message_id = message.id
     session.execute(delete(Mention).where(Mention.message_id == message_id))
     session.delete(message)

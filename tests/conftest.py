@@ -98,6 +98,36 @@ def browser_client(app: Erlen) -> FlaskClient:
     return client
 
 
+#: The password of every account :func:`sign_in` makes.
+PASSWORD = "correct horse battery"
+
+
+def sign_in(app: Erlen, username: str, *, admin: bool = False) -> FlaskClient:
+    """A browser-like client signed in as a new account ``username`` (an admin if asked):
+    it logged in through the form and sends the CSRF token of its new session."""
+    from web.extensions import db
+    from web.services import accounts
+
+    with app.app_context():
+        user = accounts.register(session=db.session, username=username, password=PASSWORD)
+        if admin:
+            user.is_admin = True
+            db.session.commit()
+    client = browser_client(app)
+    response = client.post("/login", data={"username": username, "password": PASSWORD})
+    assert response.status_code == 302, response.get_data(as_text=True)
+    # Logging in starts a new session, with a new CSRF token.
+    page = client.get("/rooms/")
+    client.environ_base["HTTP_X_CSRFTOKEN"] = page_csrf_token(page.get_data(as_text=True))
+    return client
+
+
+@pytest.fixture(name="sign_in")
+def sign_in_fixture(app: Erlen) -> t.Callable[..., FlaskClient]:
+    """``sign_in("ada", admin=False)``: a client signed in as a new account (:func:`sign_in`)."""
+    return lambda username, **kwargs: sign_in(app, username, **kwargs)
+
+
 @pytest.fixture
 def client(app: Erlen) -> FlaskClient:
     """The ``app``'s browser-like client (:func:`browser_client`)."""

@@ -12,11 +12,14 @@ from .api_v1 import init_api
 from .blueprints import api
 from .blueprints import auth
 from .blueprints import board
+from .blueprints import rooms
+from .converters import init_converters
 from .errors import register_error_handlers
 from .extensions import init_extensions
 from .health import views as health
 from .logs import init_request_logging
 from .security import init_security_headers
+from .templating import init_templating
 
 
 def create_app(
@@ -38,11 +41,14 @@ def create_app(
     init_request_logging(app)
     init_security_headers(app)
     init_extensions(app)
+    init_converters(app)
+    init_templating(app)
 
     app.register_blueprint(board.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(health.bp)
     app.register_blueprint(auth.bp)
+    app.register_blueprint(rooms.bp)
     init_api(app)
 
     register_error_handlers(app)

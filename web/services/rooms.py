@@ -276,3 +276,14 @@ def list_members(*, session: SessionLike, room: Room) -> list[Member]:
         .order_by((Membership.role == OWNER).desc(), User.username)
     )
     return [Member(int(i), str(name), str(role)) for i, name, role in session.execute(query)]
+
+
+def joined_rooms(*, session: SessionLike, user_id: int) -> list[Room]:
+    """The rooms the user joined, by name."""
+    query = (
+        select(Room)
+        .join(Membership, Membership.room_id == Room.id)
+        .where(Membership.user_id == user_id)
+        .order_by(Room.name, Room.id)
+    )
+    return list(session.scalars(query))

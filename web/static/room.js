@@ -1,0 +1,180 @@
+// A room's live page, through ErlenRealtime (realtime.js) on the room's channel:
+// - "message.posted" / "message.edited" / "message.processed" render the message (new ones
+//   at the bottom), "message.deleted" removes it;
+// - presence ("Here now") and "typing…" with the name the server stamps;
+// - on a gap, a "resync", or a reconnect the window no longer covers, the messages after the
+//   newest on the page are fetched from the API (?after=<id>, page by page);
+// - the post form sends through the API and shows a refusal under the form.
+// The page works without it: every form also posts the classic way.
+(function () {
+  "use strict";
+  const room = document.getElementById("room");
+  if (!room) return;
+  const list = document.getElementById("messages");
+  const live = document.getElementById("live");
+  const typing = document.getElementById("typing");
+  const here = document.getElementById("here");
+  const form = document.getElementById("post-form");
+  const input = document.getElementById("body");
+  const postError = document.getElementById("post-error");
+  const me = document.getElementById("me").dataset.name;
+  const STATES = {
+    connecting: "connecting…",
+    open: "live",
+    closed: "reconnecting…",
+    revoked: "signed out: reload the page",
+    stopped: "offline",
+  };
+  let typingTimer = null;
+
+  function setState(state) {
+    live.dataset.state = state;
+    live.textContent = STATES[state] || state;
+  }
+
+  function csrfToken() {
+    return document.querySelector('meta[name="csrf-token"]').content;
+  }
+
+  // The body with each @name wrapped, built from text nodes (never innerHTML).
+  function bodyNodes(text) {
+    const nodes = [];
+    const mention = /(^|[^\w@.])@([A-Za-z0-9_][A-Za-z0-9_.-]{2,39})/g;
+    let last = 0;
+    let match;
+    while ((match = mention.exec(text)) !== null) {
+      const start = match.index + match[1].length;
+      nodes.push(document.createTextNode(text.slice(last, start)));
+      const span = document.createElement("span");
+      span.className = "mention";
+      span.textContent = "@" + match[2];
+      nodes.push(span);
+      last = start + 1 + match[2].length;
+    }
+    nodes.push(document.createTextNode(text.slice(last)));
+    return nodes;
+  }
+
+  function render(message) {
+    const empty = document.getElementById("no-messages");
+    if (empty) empty.remove();
+    let item = document.getElementById("message-" + message.id);
+    if (!item) {
+      item = document.createElement("li");
+      item.id = "message-" + message.id;
+      item.dataset.id = String(message.id);
+      const author = document.createElement("span");
+      author.className = "author";
+      const time = document.createElement("time");
+      time.textContent = "just now";
+      const body = document.createElement("span");
+      body.className = "body";
+      item.append(author, time, body);
+      // Keep the list in id order, whatever order events and fetches arrive in.
+      const later = Array.from(list.children).find((li) => Number(li.dataset.id) > message.id);
+      list.insertBefore(item, later || null);
+    }
+    item.className = "message " + (message.word_count === null ? "pending" : "processed");
+    item.querySelector(".author").textContent = message.author;
+    item.querySelector("time").setAttribute("datetime", message.created_at);
+    item.querySelector(".body").replaceChildren(...bodyNodes(message.body));
+    if (message.edited_at && !item.querySelector(".edited")) {
+      const edited = document.createElement("span");
+      edited.className = "edited";
+      edited.textContent = "(edited)";
+      item.querySelector(".body").before(edited);
+    }
+  }
+
+  function remove(id) {
+    const item = document.getElementById("message-" + id);
+    if (item) item.remove();
+  }
+
+  function newestId() {
+    const ids = Array.from(list.children).map((li) => Number(li.dataset.id));
+    return ids.length ? Math.max(...ids) : 0;
+  }
+
+  async function getJSON(url) {
+    const response = await fetch(url, {
+      headers: { Accept: "application/json" },
+      credentials: "same-origin",
+    });
+    return response.ok ? response.json() : null;
+  }
+
+  function showHere(members) {
+    here.textContent = members.length ? members.join(", ") : "nobody";
+  }
+
+  // Everything after the newest message on the page, page by page; and who is here.
+  // (Edits and deletions made while away show on the next page load.)
+  async function catchUp() {
+    try {
+      let url = room.dataset.messagesUrl + "?after=" + newestId() + "&limit=100";
+      while (url) {
+        const page = await getJSON(url);
+        if (!page) break;
+        page.items.forEach(render);
+        url = page.next;
+      }
+      const presence = await getJSON(room.dataset.presenceUrl);
+      if (presence) showHere(channel.setMembers(presence.members));
+    } catch (error) {
+      console.warn("catching up failed", error);
+    }
+  }
+
+  function showTyping(name) {
+    if (name === me) return;
+    typing.textContent = name + " is typing…";
+    clearTimeout(typingTimer);
+    typingTimer = setTimeout(() => (typing.textContent = ""), 3000);
+  }
+
+  const realtime = ErlenRealtime.connect(room.dataset.realtimeUrl, { onState: setState });
+  const channel = realtime.subscribe(room.dataset.channel, {
+    onEvent(event, data) {
+      if (event === "message.posted" || event === "message.edited" || event === "message.processed") {
+        render(data);
+      } else if (event === "message.deleted") {
+        remove(data.id);
+      } else if (event === "typing" && data && data.visitor) {
+        showTyping(data.visitor);
+      }
+    },
+    onCatchUp: catchUp,
+    onPresence: showHere,
+  });
+  // For tests and the console: the page's connection.
+  room.realtime = realtime;
+
+  if (!form) return; // not a member: read-only
+
+  input.addEventListener("input", () => channel.typing());
+
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const response = await fetch(room.dataset.messagesUrl, {
+      method: "POST",
+      headers: {
+        "Content-Type": "application/json",
+        Accept: "application/json",
+        "X-CSRFToken": csrfToken(),
+      },
+      credentials: "same-origin",
+      body: JSON.stringify({ body: input.value }),
+    });
+    if (response.ok) {
+      input.value = "";
+      postError.hidden = true;
+      render(await response.json());
+    } else {
+      // A problem+json body explains what was wrong; shown under the form, not a dialog.
+      const problem = await response.json().catch(() => ({}));
+      postError.textContent = problem.detail || problem.title || "Could not send the message.";
+      postError.hidden = false;
+    }
+  });
+})();

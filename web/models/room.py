@@ -6,7 +6,6 @@ from datetime import datetime
 from datetime import UTC
 
 from sqlalchemy import Boolean
-from sqlalchemy import DateTime
 from sqlalchemy import ForeignKey
 from sqlalchemy import Integer
 from sqlalchemy import String
@@ -15,6 +14,7 @@ from sqlalchemy.orm import Mapped
 from sqlalchemy.orm import mapped_column
 
 from .base import Base
+from .base import UTCDateTime
 
 SLUG_MAX = 40
 NAME_MAX = 80
@@ -44,7 +44,7 @@ class Room(Base):
     created_by: Mapped[int | None] = mapped_column(
         ForeignKey("users.id", ondelete="SET NULL"), default=None
     )
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=_now)
 
     def __repr__(self) -> str:
         return f"<Room {self.id} {self.slug!r}>"
@@ -60,7 +60,7 @@ class Membership(Base):
     room_id: Mapped[int] = mapped_column(ForeignKey("rooms.id", ondelete="CASCADE"), index=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     role: Mapped[str] = mapped_column(String(10), default=MEMBER)
-    joined_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
+    joined_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=_now)
 
 
 class Mention(Base):
@@ -75,4 +75,4 @@ class Mention(Base):
     user_id: Mapped[int] = mapped_column(
         ForeignKey("users.id", ondelete="CASCADE"), primary_key=True, index=True
     )
-    notified_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
+    notified_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)

@@ -7,13 +7,13 @@ from datetime import UTC
 
 from erlen.ext.login import UserMixin
 from sqlalchemy import Boolean
-from sqlalchemy import DateTime
 from sqlalchemy import Integer
 from sqlalchemy import String
 from sqlalchemy.orm import Mapped
 from sqlalchemy.orm import mapped_column
 
 from .base import Base
+from .base import UTCDateTime
 
 USERNAME_MAX = 40
 #: RFC 5321's limit on an address's length.
@@ -40,8 +40,8 @@ class User(UserMixin, Base):
     #: Where password resets and notifications go; accounts from before email have none.
     email: Mapped[str | None] = mapped_column(String(EMAIL_MAX), unique=True, default=None)
     is_admin: Mapped[bool] = mapped_column(Boolean, default=False, server_default="false")
-    deactivated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
+    deactivated_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=_now)
 
     @property
     def is_active(self) -> bool:  # the login extension refuses inactive users

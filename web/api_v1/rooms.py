@@ -31,6 +31,7 @@ from ..models.room import TOPIC_MAX
 from ..services import room_messages
 from ..services import rooms
 from ..services.messages import MAX_PAGE
+from ..services.rooms import SLUG_PATTERN
 from .base import api
 from .base import me
 from .base import SignedInResource
@@ -42,7 +43,10 @@ class RoomIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     name: str = Field(min_length=1, max_length=NAME_MAX)
     slug: str | None = Field(
-        default=None, max_length=SLUG_MAX, description="Made from the name when left out."
+        default=None,
+        max_length=SLUG_MAX,
+        pattern=f"^{SLUG_PATTERN}$",
+        description="The room's address (/rooms/<slug>); made from the name when left out.",
     )
     topic: str = Field(default="", max_length=TOPIC_MAX)
     is_private: bool = False
@@ -136,6 +140,10 @@ def _room(room_id: int) -> Room:
 
 # -- resources ---------------------------------------------------------------------------
 
+#: An id in a URL: an id past the column's range matches no route (a 404, not a query).
+ID = f"int(max={INTEGER_MAX})"
+ROOM = f"/rooms/<{ID}:room_id>"
+
 
 @api.resource("/rooms", endpoint="api_v1_rooms")
 class RoomList(SignedInResource):
@@ -168,7 +176,7 @@ class RoomList(SignedInResource):
         return room_out(room), 201, {"Location": location}
 
 
-@api.resource("/rooms/<int:room_id>", endpoint="api_v1_room")
+@api.resource(ROOM, endpoint="api_v1_room")
 class RoomItem(SignedInResource):
     @error_responses(401)
     def get(self, room_id: int) -> RoomOut:
@@ -176,7 +184,7 @@ class RoomItem(SignedInResource):
         return room_out(_room(room_id))
 
 
-@api.resource("/rooms/<int:room_id>/members", endpoint="api_v1_members")
+@api.resource(f"{ROOM}/members", endpoint="api_v1_members")
 class MemberList(SignedInResource):
     @error_responses(401)
     def get(self, room_id: int) -> MemberListOut:
@@ -199,7 +207,7 @@ class MemberList(SignedInResource):
         return MemberOut(**found[member.user_id]._asdict())
 
 
-@api.resource("/rooms/<int:room_id>/members/<int:user_id>", endpoint="api_v1_member")
+@api.resource(f"{ROOM}/members/<{ID}:user_id>", endpoint="api_v1_member")
 class MemberItem(SignedInResource):
     @response(None, status=204)
     @error_responses(401, 403, 409)
@@ -212,7 +220,7 @@ class MemberItem(SignedInResource):
             rooms.remove_member(session=db.session, room=room, actor=user, user_id=user_id)
 
 
-@api.resource("/rooms/<int:room_id>/messages", endpoint="api_v1_messages")
+@api.resource(f"{ROOM}/messages", endpoint="api_v1_messages")
 class MessageList(SignedInResource):
     @error_responses(401)
     def get(self, room_id: int, params: MessageQuery) -> MessagePage:
@@ -243,7 +251,7 @@ class MessageList(SignedInResource):
         return message_out(message), 201, {"Location": location}
 
 
-@api.resource("/rooms/<int:room_id>/messages/<int:message_id>", endpoint="api_v1_message")
+@api.resource(f"{ROOM}/messages/<{ID}:message_id>", endpoint="api_v1_message")
 class MessageItem(SignedInResource):
     @error_responses(401)
     def get(self, room_id: int, message_id: int) -> MessageOut:
@@ -272,7 +280,7 @@ class MessageItem(SignedInResource):
         room_messages.delete_message(session=db.session, room=room, message=message, user=me())
 
 
-@api.resource("/rooms/<int:room_id>/presence", endpoint="api_v1_presence")
+@api.resource(f"{ROOM}/presence", endpoint="api_v1_presence")
 class RoomPresence(SignedInResource):
     @error_responses(401, 503)
     def get(self, room_id: int) -> PresenceOut:

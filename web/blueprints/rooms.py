@@ -25,6 +25,7 @@ from ..errors import AppError
 from ..extensions import db
 from ..models import Room
 from ..models import User
+from ..models.base import INTEGER_MAX
 from ..models.message import BODY_MAX
 from ..models.room import NAME_MAX
 from ..models.room import SLUG_MAX
@@ -35,6 +36,8 @@ from ..visitors import remember_name
 
 bp = Blueprint("rooms", __name__, url_prefix="/rooms")
 
+#: An id in a URL: an id past the column's range matches no route (a 404, not a query).
+ID = f"int(max={INTEGER_MAX})"
 #: Messages on a room's page; older ones are a "Load older" link away.
 PAGE_SIZE = 50
 
@@ -143,7 +146,7 @@ def add_member(slug: str) -> ResponseReturnValue:
     return redirect(url_for("rooms.show", slug=room.slug))
 
 
-@bp.post("/<slug:slug>/members/<int:user_id>/remove")
+@bp.post(f"/<slug:slug>/members/<{ID}:user_id>/remove")
 def remove_member(slug: str, user_id: int) -> ResponseReturnValue:
     room = _room(slug)
     rooms.remove_member(session=db.session, room=room, actor=_me(), user_id=user_id)
@@ -163,7 +166,7 @@ def post(slug: str) -> ResponseReturnValue:
     return redirect(url_for("rooms.show", slug=room.slug))
 
 
-@bp.route("/<slug:slug>/messages/<int:message_id>/edit", methods=["GET", "POST"])
+@bp.route(f"/<slug:slug>/messages/<{ID}:message_id>/edit", methods=["GET", "POST"])
 def edit(slug: str, message_id: int) -> ResponseReturnValue:
     room = _room(slug)
     message = room_messages.get_message(session=db.session, room=room, message_id=message_id)
@@ -190,7 +193,7 @@ def edit(slug: str, message_id: int) -> ResponseReturnValue:
     return page, error.status if error else 200
 
 
-@bp.post("/<slug:slug>/messages/<int:message_id>/delete")
+@bp.post(f"/<slug:slug>/messages/<{ID}:message_id>/delete")
 def delete(slug: str, message_id: int) -> ResponseReturnValue:
     room = _room(slug)
     message = room_messages.get_message(session=db.session, room=room, message_id=message_id)

@@ -13,6 +13,7 @@ from .blueprints import api
 from .blueprints import auth
 from .blueprints import board
 from .blueprints import rooms
+from .commands import init_commands
 from .converters import init_converters
 from .errors import register_error_handlers
 from .extensions import init_extensions
@@ -52,4 +53,5 @@ def create_app(
     init_api(app)
 
     register_error_handlers(app)
+    init_commands(app)
     return app

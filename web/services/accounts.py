@@ -11,6 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from ..errors import ValidationError
+from ..models.user import EMAIL_MAX
 from ..models.user import User
 from ..models.user import USERNAME_MAX
 from .text import check_text
@@ -77,3 +78,24 @@ def revoke_all_sessions(*, session: SessionLike, user: User) -> None:
     """Bump the user's session epoch: every existing session and remember cookie stops working."""
     user.session_epoch += 1
     session.commit()
+
+
+#: A plausible address: something@domain.tld, no spaces (deliverability is the mail's job).
+_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+
+
+def set_email(*, session: SessionLike, user: User, email: str) -> User:
+    """Set the user's email address (stored lower-case).
+
+    :raises ValidationError: not an address, too long, or another account's.
+    """
+    email = check_text(email, field="email").strip().lower()
+    if len(email) > EMAIL_MAX or not _EMAIL.fullmatch(email):
+        raise ValidationError(f"{email!r} is not an email address.", field="email")
+    user.email = email
+    try:
+        session.commit()
+    except IntegrityError:
+        session.rollback()
+        raise ValidationError("Another account uses that email address.", field="email") from None
+    return user

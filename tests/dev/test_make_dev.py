@@ -22,6 +22,8 @@ from websockets.exceptions import InvalidStatus
 from websockets.sync.client import connect
 from websockets.typing import Origin
 
+from web.services import demo
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -115,10 +117,43 @@ def test_make_dev_serves_the_page_the_websocket_and_a_job_round_trip(
                 if frame.get("event") == "message.processed" and frame["data"]["id"] == message_id:
                     break
     assert frame["data"]["word_count"] == 3, log.read_text()
+    _seeded_room_is_live(base, ws_url)
     # Embedded mode keeps its data under the instance folder, never in the repository.
     assert (tmp_path / "instance" / "erlen.db").exists()
     assert (tmp_path / "instance" / "secret_key").exists()
     assert "Debugger is active" in log.read_text()
+
+
+def _seeded_room_is_live(base: str, ws_url: str) -> None:
+    """The demo data is there: the seeded admin logs in, the general room shows the demo
+    conversation, and a message posted in it reaches a subscriber of the room's channel."""
+    with httpx.Client(base_url=base, timeout=10) as http:
+        marker = '<meta name="csrf-token" content="'
+        page = http.get("/login")
+        token = page.text.split(marker, 1)[1].split('"', 1)[0]
+        login = http.post(
+            "/login",
+            data={"username": "ada", "password": demo.DEMO_PASSWORD, "csrf_token": token},
+        )
+        assert login.status_code == 302, login.text
+        room = http.get("/rooms/general")
+        assert room.status_code == 200 and "Welcome to the general room" in room.text
+        http.headers["X-CSRFToken"] = room.text.split(marker, 1)[1].split('"', 1)[0]
+        room_id = int(room.text.split('data-room-id="', 1)[1].split('"', 1)[0])
+        cookie = "; ".join(f"{k}={v}" for k, v in http.cookies.items())
+        with connect(ws_url, additional_headers={"Cookie": cookie}, origin=Origin(base)) as ws:
+            ws.send(json.dumps({"type": "subscribe", "channel": f"room.{room_id}"}))
+            frame = json.loads(ws.recv(timeout=10))
+            while frame.get("type") in {"welcome", "presence"}:
+                frame = json.loads(ws.recv(timeout=10))
+            assert frame.get("type") == "subscribed", frame
+            created = http.post(
+                f"/api/v1/rooms/{room_id}/messages", json={"body": "live in a room"}
+            )
+            assert created.status_code == 201, created.text
+            while frame.get("event") != "message.posted":
+                frame = json.loads(ws.recv(timeout=10))
+            assert frame["data"]["body"] == "live in a room"
 
 
 def test_live_updates_work_from_any_address_the_page_was_opened_on(

@@ -64,6 +64,9 @@ def login() -> ResponseReturnValue:
         if user is None:
             error = "Wrong username or password."
             return render_template("auth.html", mode="login", error=error), 401
+        if not user.is_active:
+            error = "This account is deactivated. Ask an admin to reactivate it."
+            return render_template("auth.html", mode="login", error=error), 403
         throttle.succeeded(username, request.remote_addr)
         _signed_in(user)
         return redirect(safe_next_url(default=url_for("board.index")))

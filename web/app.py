@@ -7,6 +7,7 @@ import typing as t
 
 from erlen import Erlen
 
+from . import admin
 from . import config as config_module
 from .api_v1 import init_api
 from .blueprints import api
@@ -50,6 +51,7 @@ def create_app(
     app.register_blueprint(health.bp)
     app.register_blueprint(auth.bp)
     app.register_blueprint(rooms.bp)
+    app.register_blueprint(admin.bp)
     init_api(app)
 
     register_error_handlers(app)

@@ -205,6 +205,7 @@ class CSRFProtect:
         self._exempt_views: set[str] = set()
         self._exempt_blueprints: set[str] = set()
         self._exempt_blueprint_objects: list[Blueprint] = []
+        self._exempt_checks: list[t.Callable[[Request], bool]] = []
         if app is not None:
             self.init_app(app)
 
@@ -233,7 +234,26 @@ class CSRFProtect:
             self._exempt_views.add(f"{view.__module__}.{view.__name__}")
         return view
 
+    def exempt_if(self, check: t.Callable[[Request], bool]) -> t.Callable[[Request], bool]:
+        """Skip the check for requests ``check(request)`` is true for; usable as a decorator.
+
+        For views that take two kinds of credentials: a request authenticated by a bearer
+        token (which a browser never attaches on its own, so it can't be forged cross-site)
+        needs no CSRF token, while the same view called with the session cookie does::
+
+            @csrf.exempt_if
+            def authenticated_by_token(request):
+                return current_user.is_authenticated and "api_token" in g
+
+        ``check`` runs before the view, after the ``before_request`` functions registered
+        before the extension's; an exception in it propagates.
+        """
+        self._exempt_checks.append(check)
+        return check
+
     def _is_exempt(self, app: Erlen, request: Request) -> bool:
+        if any(check(request) for check in self._exempt_checks):
+            return True
         for name in request.blueprints:
             if name in self._exempt_blueprints:
                 return True

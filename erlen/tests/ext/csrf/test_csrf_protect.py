@@ -254,6 +254,18 @@ def test_exempt_view_accepts_posts_without_token(
     assert client.post("/submit").status_code == 400
 
 
+def test_exempt_if_skips_the_check_for_the_requests_it_picks(
+    csrf_app: erlen.Erlen, csrf: CSRFProtect, client: FlaskClient
+) -> None:
+    @csrf.exempt_if
+    def signed_by_a_machine(request: erlen.Request) -> bool:
+        return request.headers.get("Authorization") == "Bearer good"
+
+    assert client.post("/submit", headers={"Authorization": "Bearer good"}).status_code == 200
+    assert client.post("/submit", headers={"Authorization": "Bearer bad"}).status_code == 400
+    assert client.post("/submit").status_code == 400
+
+
 def test_exempt_view_by_dotted_name(
     csrf_app: erlen.Erlen, csrf: CSRFProtect, client: FlaskClient
 ) -> None:

@@ -9,10 +9,14 @@ from __future__ import annotations
 from pathlib import Path
 
 from erlen import Erlen
+from erlen import g
+from erlen import Request
 from erlen.ext.csrf import CSRFProtect
 from erlen.ext.jobs import Jobs
+from erlen.ext.login import current_user
 from erlen.ext.login import LoginManager
 from erlen.ext.login import LoginThrottle
+from erlen.ext.login import token_request_loader
 from erlen.ext.migrate import Migrate
 from erlen.ext.outbox import Outbox
 from erlen.ext.realtime import Publisher
@@ -21,6 +25,7 @@ from erlen.ext.sqlalchemy import SQLAlchemy
 from .models import Base
 from .models import User
 from .services import accounts
+from .services.tokens import SqlTokenStore
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
@@ -33,13 +38,24 @@ publisher = Publisher()
 # the relay that runs beside every job worker.
 outbox = Outbox(Base.metadata, jobs=jobs, publisher=publisher)
 csrf = CSRFProtect()
-login_manager = LoginManager()
+# API tokens (``Authorization: Bearer erl_...``) live in the api_tokens table.
+login_manager = LoginManager(token_store=SqlTokenStore(db.session))
 throttle = LoginThrottle(limit=10, window=60)
 
 
 @login_manager.user_loader
 def load_user(user_id: str) -> User | None:
     return db.session.get(User, int(user_id)) if user_id.isdigit() else None
+
+
+login_manager.request_loader(token_request_loader(load_user))
+
+
+@csrf.exempt_if
+def authenticated_by_token(request: Request) -> bool:
+    """A request a token authenticated needs no CSRF token: browsers never attach one on
+    their own. (With a session cookie, the session's user wins and the check applies.)"""
+    return bool(current_user.is_authenticated) and "api_token" in g
 
 
 @login_manager.epoch_bumper

@@ -10,4 +10,5 @@ from .message import Message as Message
 from .room import Membership as Membership
 from .room import Mention as Mention
 from .room import Room as Room
+from .token import ApiToken as ApiToken
 from .user import User as User

@@ -14,6 +14,7 @@ from ..errors import ConflictError
 from ..errors import NotFoundError
 from ..models import User
 from ..models.base import INTEGER_MAX
+from . import tokens
 
 
 def list_users(*, session: SessionLike) -> list[User]:
@@ -29,8 +30,9 @@ def _user(session: SessionLike, user_id: int) -> User:
 
 
 def deactivate(*, session: SessionLike, actor: User, user_id: int) -> User:
-    """Lock a user out: no new login, and every session and remember cookie revoked (their
-    open websockets close too, through the login extension's revocation signal).
+    """Lock a user out: no new login, every session and remember cookie revoked (their open
+    websockets close too, through the login extension's revocation signal), every API token
+    revoked.
 
     :raises NotFoundError: no such user.
     :raises ConflictError: admins can't lock themselves out.
@@ -42,6 +44,7 @@ def deactivate(*, session: SessionLike, actor: User, user_id: int) -> User:
         user.deactivated_at = datetime.now(UTC)
         session.commit()
         revoke_sessions(user)
+        tokens.revoke_all(session=session, user_id=user.id)
     return user
 
 

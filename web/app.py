@@ -10,6 +10,7 @@ from erlen import Erlen
 from . import admin
 from . import config as config_module
 from .api_v1 import init_api
+from .blueprints import account
 from .blueprints import api
 from .blueprints import auth
 from .blueprints import board
@@ -52,6 +53,7 @@ def create_app(
     app.register_blueprint(auth.bp)
     app.register_blueprint(rooms.bp)
     app.register_blueprint(admin.bp)
+    app.register_blueprint(account.bp)
     init_api(app)
 
     register_error_handlers(app)

@@ -197,10 +197,10 @@ def test_presence_lists_who_has_the_room_open(app: Erlen, ada: FlaskClient) -> N
     assert _json(ada.get(f"/api/v1/rooms/{room['id']}/presence")) == {"members": []}
 
 
-def test_the_openapi_document_describes_every_route(client: FlaskClient) -> None:
+def test_the_openapi_document_describes_every_room_route(client: FlaskClient) -> None:
     document = _json(client.get("/api/v1/openapi.json"))
     assert document["openapi"].startswith("3.1")
-    assert set(document["paths"]) == {
+    assert {path for path in document["paths"] if path.startswith("/api/v1/rooms")} == {
         "/api/v1/rooms",
         "/api/v1/rooms/{room_id}",
         "/api/v1/rooms/{room_id}/members",

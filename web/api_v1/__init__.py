@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from erlen import Erlen
 
+from . import account as account
 from . import rooms as rooms
 from .base import api as api
 

@@ -55,6 +55,38 @@
     return nodes;
   }
 
+  const myId = Number(room.dataset.userId);
+  const isAdmin = room.dataset.admin === "true";
+
+  // The message's id in a URL the page was given for message 0 (".../messages/0/edit").
+  function messageUrl(template, id) {
+    return template.replace("/messages/0/", "/messages/" + id + "/");
+  }
+
+  // Edit and Delete, for the author and admins (the server checks again).
+  function actions(message) {
+    const span = document.createElement("span");
+    span.className = "actions";
+    const edit = document.createElement("a");
+    edit.href = messageUrl(room.dataset.editUrl, message.id);
+    edit.textContent = "Edit";
+    const form = document.createElement("form");
+    form.method = "post";
+    form.className = "inline";
+    form.action = messageUrl(room.dataset.deleteUrl, message.id);
+    const token = document.createElement("input");
+    token.type = "hidden";
+    token.name = "csrf_token";
+    token.value = csrfToken();
+    const button = document.createElement("button");
+    button.type = "submit";
+    button.className = "link danger";
+    button.textContent = "Delete";
+    form.append(token, button);
+    span.append(edit, " ", form);
+    return span;
+  }
+
   function render(message) {
     const empty = document.getElementById("no-messages");
     if (empty) empty.remove();
@@ -70,6 +102,7 @@
       const body = document.createElement("span");
       body.className = "body";
       item.append(author, time, body);
+      if (isAdmin || message.user_id === myId) item.append(actions(message));
       // Keep the list in id order, whatever order events and fetches arrive in.
       const later = Array.from(list.children).find((li) => Number(li.dataset.id) > message.id);
       list.insertBefore(item, later || null);

@@ -1,0 +1,141 @@
+"""Two real browsers in a room, through nginx: messages, edits and deletions arrive live,
+with mentions, presence and typing under the users' names."""
+
+from __future__ import annotations
+
+import typing as t
+import uuid
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import expect
+from playwright.sync_api import Page
+
+PASSWORD = "correct horse battery"
+
+
+def _sign_up(page: Page, username: str) -> None:
+    page.goto("/register")
+    page.fill("#username", username)
+    page.fill("#password", PASSWORD)
+    page.click("form.auth button[type=submit]")
+    expect(page.locator("header .who")).to_have_text(username)
+
+
+@pytest.fixture
+def people(
+    browser: t.Any, stack: t.Any, tmp_path: Path
+) -> t.Iterator[tuple[tuple[Page, str], tuple[Page, str]]]:
+    """Two signed-up users, each in a browser of their own; screenshots and the console are
+    kept in the test's folder, and a JavaScript error fails the test."""
+    contexts = [browser.new_context(base_url=stack.base_url) for _ in range(2)]
+    pages = [context.new_page() for context in contexts]
+    errors: list[str] = []
+    console: list[str] = []
+    for index, page in enumerate(pages):
+        page.on("pageerror", lambda error: errors.append(str(error)))
+        page.on("console", lambda message, i=index: console.append(f"[{i}] {message.text}"))
+    suffix = uuid.uuid4().hex[:6]
+    names = (f"ann-{suffix}", f"ben-{suffix}")
+    for page, name in zip(pages, names, strict=True):
+        _sign_up(page, name)
+    yield (pages[0], names[0]), (pages[1], names[1])
+    for index, page in enumerate(pages):
+        page.screenshot(path=str(tmp_path / f"browser-{index}.png"))
+    (tmp_path / "console.log").write_text("\n".join(console))
+    for context in contexts:
+        context.close()
+    assert errors == [], f"JavaScript errors on the page: {errors}"
+
+
+def _open_room(ann: Page, ben: Page) -> str:
+    """Ann creates a room; both open it and are live; Ben joins. Returns its slug."""
+    slug = f"room-{uuid.uuid4().hex[:8]}"
+    ann.goto("/rooms/")
+    ann.fill("#name", "End to end")
+    ann.fill("#slug", slug)
+    ann.click("#create-room button[type=submit]")
+    expect(ann.locator("h1")).to_contain_text("End to end")
+    ben.goto(f"/rooms/{slug}")
+    ben.click("button:text-is('Join this room')")
+    for page in (ann, ben):
+        expect(page.locator("#live")).to_have_text("live", timeout=15_000)
+    return slug
+
+
+def test_a_message_arrives_live_and_edits_and_deletions_follow(
+    people: tuple[tuple[Page, str], tuple[Page, str]],
+) -> None:
+    (ann, ann_name), (ben, ben_name) = people
+    _open_room(ann, ben)
+
+    ann.fill("#body", f"hello @{ben_name}, welcome")
+    ann.click("#post-form button[type=submit]")
+    item = ben.locator("#messages li", has_text="welcome")
+    expect(item).to_be_visible(timeout=15_000)
+    expect(item.locator(".author")).to_have_text(ann_name)
+    expect(item.locator(".mention")).to_have_text(f"@{ben_name}")
+    expect(item).to_have_class("message processed", timeout=15_000)  # the worker counted
+    expect(ann.locator("#body")).to_have_value("")
+
+    ben.fill("#body", "first draft")
+    ben.click("#post-form button[type=submit]")
+    draft = ann.locator("#messages li", has_text="first draft")
+    expect(draft).to_be_visible(timeout=15_000)
+    message_id = draft.get_attribute("data-id")
+
+    # Ben edits on the edit page; Ann's open page shows the new text live.
+    ben.goto(ben.url.split("#")[0])
+    ben.locator(f"#message-{message_id} a", has_text="Edit").click()
+    ben.fill("#body", "final version")
+    ben.click("#edit-form button[type=submit]")
+    edited = ann.locator(f"#message-{message_id}")
+    expect(edited.locator(".body")).to_have_text("final version", timeout=15_000)
+    expect(edited.locator(".edited")).to_have_text("(edited)")
+
+    ben.locator(f"#message-{message_id} button", has_text="Delete").click()
+    expect(ann.locator(f"#message-{message_id}")).to_have_count(0, timeout=15_000)
+    # Ann may not change Ben's messages: no links on her page.
+    expect(ann.locator("#messages li", has_text="welcome").locator("a")).to_have_count(1)
+
+
+def test_presence_and_typing_show_names(
+    people: tuple[tuple[Page, str], tuple[Page, str]],
+) -> None:
+    (ann, ann_name), (ben, ben_name) = people
+    _open_room(ann, ben)
+    expect(ann.locator("#here")).to_contain_text(ben_name, timeout=15_000)
+    expect(ben.locator("#here")).to_contain_text(ann_name, timeout=15_000)
+    ann.type("#body", "hi")
+    expect(ben.locator("#typing")).to_have_text(f"{ann_name} is typing…", timeout=10_000)
+
+
+def test_a_refused_post_is_explained_under_the_form(
+    people: tuple[tuple[Page, str], tuple[Page, str]],
+) -> None:
+    (ann, _), (ben, _) = people
+    _open_room(ann, ben)
+    ann.evaluate("() => document.getElementById('body').removeAttribute('required')")
+    ann.fill("#body", "   ")
+    ann.click("#post-form button[type=submit]")
+    expect(ann.locator("#post-error")).to_have_text("A message needs some text.")
+    expect(ann.locator("#post-error")).to_be_visible()
+
+
+def test_a_private_room_stays_invisible_until_its_owner_adds_you(
+    people: tuple[tuple[Page, str], tuple[Page, str]],
+) -> None:
+    (ann, _), (ben, ben_name) = people
+    slug = f"secret-{uuid.uuid4().hex[:8]}"
+    ann.goto("/rooms/")
+    ann.fill("#name", "Secret")
+    ann.fill("#slug", slug)
+    ann.check("input[name=private]")
+    ann.click("#create-room button[type=submit]")
+    response = ben.goto(f"/rooms/{slug}")
+    assert response is not None and response.status == 404
+    ann.fill("#username", ben_name)
+    ann.click("#add-member button[type=submit]")
+    expect(ann.locator("#members")).to_contain_text(ben_name)
+    ben.goto(f"/rooms/{slug}")
+    expect(ben.locator("#live")).to_have_text("live", timeout=15_000)

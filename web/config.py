@@ -268,4 +268,30 @@ def from_env(instance_path: str, env: t.Mapping[str, str] | None = None) -> dict
         "MAX_CONTENT_LENGTH": 1024 * 1024,
         "LOG_LEVEL": log_level.upper(),
         "EMBEDDED": embedded,
+        **_mail_settings(env),
+    }
+
+
+def _mail_settings(env: t.Mapping[str, str]) -> dict[str, t.Any]:
+    """``MAIL_*``: SMTP when ``MAIL_SERVER`` is set, else mail goes to the log (console)."""
+    server = env.get("MAIL_SERVER", "").strip()
+    use_ssl = _bool(env, "MAIL_USE_SSL", False)
+    use_tls = _bool(env, "MAIL_USE_TLS", False)
+    if use_ssl and use_tls:
+        raise ConfigError("MAIL_USE_TLS", "and MAIL_USE_SSL can't both be true: pick one.")
+    raw_port = env.get("MAIL_PORT", "").strip()
+    port = 465 if use_ssl else 587 if use_tls else 25
+    if raw_port:
+        if not raw_port.isdigit() or not 1 <= int(raw_port) <= 65535:
+            raise ConfigError("MAIL_PORT", f"must be a port number (1-65535), got {raw_port!r}.")
+        port = int(raw_port)
+    return {
+        "MAIL_BACKEND": "smtp" if server else "console",
+        "MAIL_SERVER": server or None,
+        "MAIL_PORT": port,
+        "MAIL_USE_TLS": use_tls,
+        "MAIL_USE_SSL": use_ssl,
+        "MAIL_USERNAME": env.get("MAIL_USERNAME") or None,
+        "MAIL_PASSWORD": env.get("MAIL_PASSWORD") or None,
+        "MAIL_FROM": env.get("MAIL_FROM") or "erlen <no-reply@localhost>",
     }

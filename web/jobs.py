@@ -7,6 +7,7 @@ at-least-once, so running one twice must do no harm. Importing this module decla
 from __future__ import annotations
 
 from . import events
+from . import mail
 from .extensions import db
 from .extensions import jobs
 from .extensions import outbox
@@ -38,3 +39,10 @@ def process_message(message_id: int) -> None:
                 events.payload_of(message),
             )
     db.session.commit()
+
+
+@jobs.actor(max_retries=8, min_backoff=5_000, max_backoff=300_000, time_limit=60_000)
+def send_email(to: str, subject: str, text: str) -> None:
+    """Send a mail (:mod:`web.mail`); an SMTP failure raises, and the job is retried with
+    backoff for about half an hour, then dead-lettered (the admin's failed jobs page)."""
+    mail.send(to=to, subject=subject, text=text)

@@ -1,4 +1,4 @@
-"""The signed-in user's own pages: API tokens (create, list, revoke)."""
+"""The signed-in user's own pages: the profile (email, password) and API tokens."""
 
 from __future__ import annotations
 
@@ -12,12 +12,14 @@ from erlen import request
 from erlen import url_for
 from erlen.ext.login import current_user
 from erlen.ext.login import login_required
+from erlen.ext.login import login_user
 from erlen.typing import ResponseReturnValue
 
 from ..errors import AppError
 from ..extensions import db
 from ..models import User
 from ..models.token import NAME_MAX
+from ..services import accounts
 from ..services import tokens
 
 bp = Blueprint("account", __name__, url_prefix="/account")
@@ -31,6 +33,43 @@ def _signed_in_only() -> None:
 
 def _me() -> User:
     return t.cast(User, current_user._get_current_object())
+
+
+def _profile(error: AppError | None = None) -> str:
+    return render_template("account/profile.html", error=error)
+
+
+@bp.get("/")
+def profile() -> str:
+    return _profile()
+
+
+@bp.post("/email")
+def change_email() -> ResponseReturnValue:
+    try:
+        accounts.set_email(session=db.session, user=_me(), email=request.form.get("email", ""))
+    except AppError as e:
+        return _profile(error=e), e.status
+    flash("Email address saved.", "success")
+    return redirect(url_for("account.profile"))
+
+
+@bp.post("/password")
+def change_password() -> ResponseReturnValue:
+    user = _me()
+    try:
+        accounts.change_password(
+            session=db.session,
+            user=user,
+            current=request.form.get("current_password", ""),
+            new=request.form.get("new_password", ""),
+        )
+    except AppError as e:
+        return _profile(error=e), e.status
+    # Every session ended with the old password; this one goes on, as a fresh login.
+    login_user(user)
+    flash("Password changed. Every other session is signed out.", "success")
+    return redirect(url_for("account.profile"))
 
 
 def _tokens_page(*, created: str | None = None, error: AppError | None = None) -> str:

@@ -5,7 +5,9 @@ from __future__ import annotations
 import re
 
 from erlen.ext.login import hash_password
+from erlen.ext.login import revoke_sessions
 from erlen.ext.login import verify_and_update
+from erlen.ext.login import verify_password
 from erlen.ext.sqlalchemy import SessionLike
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -40,11 +42,7 @@ def register(*, session: SessionLike, username: str, password: str) -> User:
             f"A username is 3 to {USERNAME_MAX} letters, digits, '_', '.' or '-'.",
             field="username",
         )
-    check_text(password, field="password")
-    if not PASSWORD_MIN <= len(password) <= PASSWORD_MAX:
-        raise ValidationError(
-            f"A password is {PASSWORD_MIN} to {PASSWORD_MAX} characters.", field="password"
-        )
+    check_password(password)
     user = User(username=username, password_hash=hash_password(password))
     session.add(user)
     try:
@@ -53,6 +51,38 @@ def register(*, session: SessionLike, username: str, password: str) -> User:
         session.rollback()
         raise ValidationError(f"The username {username!r} is taken.", field="username") from None
     return user
+
+
+def check_password(password: str, *, field: str = "password") -> None:
+    """:raises ValidationError: the password is too short, too long, or can't be stored."""
+    check_text(password, field=field)
+    if not PASSWORD_MIN <= len(password) <= PASSWORD_MAX:
+        raise ValidationError(
+            f"A password is {PASSWORD_MIN} to {PASSWORD_MAX} characters.", field=field
+        )
+
+
+def set_password(*, session: SessionLike, user: User, password: str) -> None:
+    """Give the user a new password and end every session they have (the caller signs the
+    current one in again if it should stay).
+
+    :raises ValidationError: the password is out of bounds.
+    """
+    check_password(password)
+    user.password_hash = hash_password(password)
+    session.commit()
+    revoke_sessions(user)
+
+
+def change_password(*, session: SessionLike, user: User, current: str, new: str) -> None:
+    """Change the password, knowing the current one; every session ends (see
+    :func:`set_password`).
+
+    :raises ValidationError: the current password is wrong, or the new one out of bounds.
+    """
+    if not verify_password(user.password_hash, current[:PASSWORD_MAX]):
+        raise ValidationError("That is not your current password.", field="current_password")
+    set_password(session=session, user=user, password=new)
 
 
 def authenticate(*, session: SessionLike, username: str, password: str) -> User | None:

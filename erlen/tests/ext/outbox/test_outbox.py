@@ -13,6 +13,8 @@ from outbox_support import OutboxApp
 
 from erlen.ext.jobs import JobArgumentError
 from erlen.ext.jobs import Jobs
+from erlen.ext.outbox.delivery import Intent
+from erlen.ext.outbox.delivery import job_message
 from erlen.realtime.errors import InvalidChannel
 from erlen.realtime.errors import InvalidEvent
 
@@ -68,6 +70,25 @@ def test_a_commit_delivers_each_intent_once_and_marks_it(
     assert [(e["data"], e["id"], e["outbox_id"]) for e in added] == [({"id": 1}, 1, str(event_id))]
     assert _processed(o) == ["a", "processed a"]
     assert o.runs == ["a"]
+
+
+def test_message_options_travel_with_the_job(make_app: MakeApp, database_url: str) -> None:
+    o = make_app(database_url, OUTBOX_DELIVER_AFTER_COMMIT=False, OUTBOX_GRACE=0)
+    with o.app.app_context():
+        session = o.db.session
+        message_id = o.outbox.send_with_options(
+            session, o.record, args=("a",), progress_channel="user.7"
+        )
+        with pytest.raises(TypeError):
+            o.outbox.send_with_options(session, o.record, args=("b",), bad=object())
+        session.commit()
+    rows = _rows(o)
+    assert len(rows) == 1
+    intent = Intent(rows[0].id, rows[0].kind, rows[0].target, rows[0].payload)
+    message = job_message(intent, o.jobs.state(o.app))
+    assert message.message_id == str(message_id)
+    assert message.options == {"progress_channel": "user.7", "outbox_id": str(message_id)}
+    assert message.args == ("a",)
 
 
 def test_a_transaction_inserts_its_intents_in_one_statement_at_commit(

@@ -76,7 +76,7 @@ def job_message(intent: Intent, jobs: JobsState) -> dramatiq.Message[t.Any]:
         actor_name=actor.actor_name,
         args=tuple(intent.payload.get("args", ())),
         kwargs=dict(intent.payload.get("kwargs", {})),
-        options={"outbox_id": str(intent.id)},
+        options={**intent.payload.get("options", {}), "outbox_id": str(intent.id)},
         message_id=str(intent.id),
         message_timestamp=int(time.time() * 1000),
     )

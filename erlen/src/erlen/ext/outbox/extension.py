@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 import time
@@ -213,8 +214,32 @@ class Outbox:
         :raise JobArgumentError: The arguments don't fit the job or can't be serialised;
             nothing was recorded.
         """
-        job.check_arguments(args, kwargs)
-        return self._record(session, JOB, job.actor_name, {"args": list(args), "kwargs": kwargs})
+        return self.send_with_options(session, job, args=args, kwargs=kwargs)
+
+    def send_with_options(
+        self,
+        session: SessionLike,
+        job: Job[t.Any, t.Any],
+        /,
+        *,
+        args: t.Sequence[t.Any] = (),
+        kwargs: dict[str, t.Any] | None = None,
+        **options: t.Any,
+    ) -> uuid.UUID:
+        """:meth:`send` with message options, as Dramatiq's ``send_with_options``: e.g.
+        ``progress_channel="user.7"`` to follow the job (see ``docs/ext/jobs.md``).
+
+        :raise JobArgumentError: The arguments don't fit the job or can't be serialised;
+            nothing was recorded.
+        :raise TypeError: An option can't be stored as JSON; nothing was recorded.
+        """
+        kwargs = dict(kwargs or {})
+        job.check_arguments(tuple(args), kwargs)
+        payload: dict[str, t.Any] = {"args": list(args), "kwargs": kwargs}
+        if options:
+            json.dumps(options)  # stored as JSON with the row: refuse what can't be, now
+            payload["options"] = options
+        return self._record(session, JOB, job.actor_name, payload)
 
     def publish(
         self, session: SessionLike, channel: str, event: str, data: t.Any, *, id: t.Any = None

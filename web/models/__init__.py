@@ -6,6 +6,8 @@ A model imports neither the extensions nor a service, so anything can import a m
 from __future__ import annotations
 
 from .base import Base as Base
+from .export import Export as Export
+from .export import ExportChunk as ExportChunk
 from .message import Message as Message
 from .room import Membership as Membership
 from .room import Mention as Mention

@@ -268,6 +268,10 @@ def from_env(instance_path: str, env: t.Mapping[str, str] | None = None) -> dict
         "MAX_CONTENT_LENGTH": 1024 * 1024,
         "LOG_LEVEL": log_level.upper(),
         "EMBEDDED": embedded,
+        # Periodic jobs, run by exactly one worker (erlen.ext.jobs' scheduler).
+        "JOBS_SCHEDULE": {
+            "purge-expired": {"cron": "*/15 * * * *", "job": "purge_expired"},
+        },
         **_mail_settings(env),
     }
 

@@ -6,11 +6,15 @@ at-least-once, so running one twice must do no harm. Importing this module decla
 
 from __future__ import annotations
 
+from erlen.ext.jobs import JobCancelled
+
 from . import events
 from . import mail
 from .extensions import db
 from .extensions import jobs
 from .extensions import outbox
+from .models.export import CANCELLED
+from .services import export_files
 from .services import messages
 
 
@@ -46,3 +50,28 @@ def send_email(to: str, subject: str, text: str) -> None:
     """Send a mail (:mod:`web.mail`); an SMTP failure raises, and the job is retried with
     backoff for about half an hour, then dead-lettered (the admin's failed jobs page)."""
     mail.send(to=to, subject=subject, text=text)
+
+
+@jobs.actor(max_retries=3, time_limit=10 * 60_000)
+def build_export(export_id: str) -> None:
+    """Write a room's export in chunks, reporting progress to whoever asked (their user
+    channel); a cancel request stops it at the next chunk."""
+
+    def report(current: int, total: int, message: str) -> None:
+        jobs.report_progress(current, total, message)
+
+    try:
+        export = export_files.build(session=db.session, export_id=export_id, report=report)
+    except JobCancelled:
+        db.session.rollback()
+        export_files.mark(session=db.session, export_id=export_id, status=CANCELLED)
+        raise
+    if export is not None:
+        rows = export.rows or 0
+        jobs.report_progress(rows, rows, "ready", result_url=export_files.download_path(export_id))
+
+
+@jobs.actor(max_retries=3)
+def purge_expired() -> None:
+    """The periodic clean-up (``JOBS_SCHEDULE``): expired exports and their files."""
+    export_files.purge_expired(session=db.session)

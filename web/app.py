@@ -14,6 +14,7 @@ from .blueprints import account
 from .blueprints import api
 from .blueprints import auth
 from .blueprints import board
+from .blueprints import exports
 from .blueprints import rooms
 from .commands import init_commands
 from .converters import init_converters
@@ -54,6 +55,7 @@ def create_app(
     app.register_blueprint(rooms.bp)
     app.register_blueprint(admin.bp)
     app.register_blueprint(account.bp)
+    app.register_blueprint(exports.bp)
     init_api(app)
 
     register_error_handlers(app)

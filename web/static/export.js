@@ -1,0 +1,44 @@
+// An export's status page: the job's "job.progress" events arrive on the user's own channel
+// and move the progress bar; when it is done, the download link appears. On (re)connect or
+// a gap, the state is read over HTTP, so a page opened late or offline for a while is right.
+(function () {
+  "use strict";
+  const section = document.getElementById("export");
+  if (!section) return;
+  const jobId = section.dataset.jobId;
+  const state = document.getElementById("export-state");
+  const message = document.getElementById("export-message");
+  const progress = document.getElementById("export-progress");
+  const download = document.getElementById("download");
+
+  function show(job, status) {
+    if (job) {
+      if (job.total) progress.max = job.total;
+      if (job.current !== null && job.current !== undefined) progress.value = job.current;
+      message.textContent = job.message || "";
+    }
+    const done = status === "done" || (job && job.state === "done");
+    state.textContent = done ? "done" : status || (job && job.state) || state.textContent;
+    download.hidden = !done;
+  }
+
+  async function refresh() {
+    const response = await fetch(section.dataset.statusUrl, {
+      headers: { Accept: "application/json" },
+      credentials: "same-origin",
+    });
+    if (!response.ok) return;
+    const status = await response.json();
+    show(status.job, status.status);
+  }
+
+  const realtime = ErlenRealtime.connect(section.dataset.realtimeUrl, {});
+  realtime.subscribe(section.dataset.channel, {
+    onEvent(event, data) {
+      if (event === "job.progress" && data && data.id === jobId) show(data, null);
+    },
+    onCatchUp: refresh,
+  });
+  section.realtime = realtime;
+  refresh();
+})();

@@ -15,6 +15,7 @@ from datetime import UTC
 
 import pytest
 from erlen import Erlen
+from erlen.ext.jobs import JobCancelled
 from erlen.testing import FlaskClient
 from sqlalchemy import func
 from sqlalchemy import select
@@ -141,15 +142,36 @@ def test_bad_formats_and_too_many_at_once_are_refused(ada: FlaskClient) -> None:
 
 
 def test_a_queued_export_is_cancelled_and_never_built(
-    app: Erlen, ada: FlaskClient, worker: t.Any
+    app: Erlen, ada: FlaskClient, request: pytest.FixtureRequest
 ) -> None:
     export_id = _export(ada, "csv")
     assert ada.post(f"/exports/{export_id}/cancel").status_code == 302
-    worker.drain()
+    request.getfixturevalue("worker").drain()  # the worker starts only now
     assert _status(ada, export_id)["status"] == "cancelled"
     assert ada.get(f"/exports/{export_id}/download").status_code == 409
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(ExportChunk)) == 0
+
+
+def test_a_running_export_stops_at_its_next_chunk_and_keeps_nothing(
+    app: Erlen, ada: FlaskClient
+) -> None:
+    reports: list[int] = []
+
+    def report(current: int, total: int, message: str) -> None:
+        reports.append(current)
+        if current >= 200:
+            raise JobCancelled("m-1")  # what report_progress raises once a cancel was asked
+
+    export_id = _export(ada, "csv")
+    with app.app_context(), pytest.raises(JobCancelled):
+        export_files.build(session=db.session, export_id=export_id, report=report)
+    with app.app_context():
+        db.session.rollback()
+        export_files.mark(session=db.session, export_id=export_id, status="cancelled")
+        assert db.session.scalar(select(func.count()).select_from(ExportChunk)) == 0
+    assert reports == [0, 200]
+    assert _status(ada, export_id)["status"] == "cancelled"
 
 
 def test_expired_exports_are_gone_then_purged(app: Erlen, ada: FlaskClient, worker: t.Any) -> None:

@@ -118,10 +118,11 @@ def build(*, session: SessionLike, export_id: str, report: Report) -> Export | N
 
 
 def mark(*, session: SessionLike, export_id: str, status: str) -> None:
-    """Record how a build ended (cancelled, failed)."""
+    """Record how an unfinished build ended (cancelled, failed), dropping what it wrote."""
     export = session.get(Export, export_id)
     if export is not None and export.status != DONE:
         export.status = status
+        session.execute(delete(ExportChunk).where(ExportChunk.export_id == export_id))
         session.commit()
 
 

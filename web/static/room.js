@@ -189,6 +189,9 @@
 
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
+    // Cleared now, not when the answer comes: what is typed meanwhile is the next message.
+    const body = input.value;
+    input.value = "";
     const response = await fetch(room.dataset.messagesUrl, {
       method: "POST",
       headers: {
@@ -197,15 +200,15 @@
         "X-CSRFToken": csrfToken(),
       },
       credentials: "same-origin",
-      body: JSON.stringify({ body: input.value }),
+      body: JSON.stringify({ body: body }),
     });
     if (response.ok) {
-      input.value = "";
       postError.hidden = true;
       render(await response.json());
     } else {
       // A problem+json body explains what was wrong; shown under the form, not a dialog.
       const problem = await response.json().catch(() => ({}));
+      if (!input.value) input.value = body; // give the refused text back to fix
       postError.textContent = problem.detail || problem.title || "Could not send the message.";
       postError.hidden = false;
     }

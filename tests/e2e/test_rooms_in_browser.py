@@ -3,6 +3,8 @@ with mentions, presence and typing under the users' names."""
 
 from __future__ import annotations
 
+import csv
+import io
 import typing as t
 import uuid
 from pathlib import Path
@@ -139,3 +141,23 @@ def test_a_private_room_stays_invisible_until_its_owner_adds_you(
     expect(ann.locator("#members")).to_contain_text(ben_name)
     ben.goto(f"/rooms/{slug}")
     expect(ben.locator("#live")).to_have_text("live", timeout=15_000)
+
+
+def test_an_export_shows_its_progress_then_downloads_the_rows(
+    people: tuple[tuple[Page, str], tuple[Page, str]],
+) -> None:
+    (ann, _), (ben, _) = people
+    _open_room(ann, ben)
+    for n in range(3):
+        ann.fill("#body", f"exported {n}")
+        ann.click("#post-form button[type=submit]")
+        expect(ann.locator("#messages li", has_text=f"exported {n}")).to_be_visible()
+    ann.click("#export-form button[value=csv]")
+    expect(ann.locator("#export-state")).to_have_text("done", timeout=20_000)
+    expect(ann.locator("#export-progress")).to_have_attribute("value", "3")
+    with ann.expect_download() as info:
+        ann.click("#download")
+    path = info.value.path()
+    rows = list(csv.reader(io.StringIO(Path(path).read_text())))
+    assert rows[0] == ["id", "created_at", "author", "body", "edited_at"]
+    assert [row[3] for row in rows[1:]] == [f"exported {n}" for n in range(3)]

@@ -24,20 +24,29 @@ from .text import check_text
 MAX_PAGE = 100
 
 
-def add_message(*, session: SessionLike, author: str, body: str) -> Message:
-    """Validate a message and add it to the session; the caller commits.
+def check_body(body: str) -> str:
+    """A message's text as stored: trimmed, 1 to ``BODY_MAX`` characters (board and rooms).
 
-    :raises ValidationError: empty body, body/author over the limits, or text that can't
-        be stored (NUL, a lone surrogate).
+    :raises ValidationError: empty, too long, or text that can't be stored.
     """
     body = check_text(body, field="body").strip()
-    author = check_text(author, field="author").strip()
     if not body:
         raise ValidationError("A message needs some text.", field="body")
     if len(body) > BODY_MAX:
         raise ValidationError(
             f"A message is at most {BODY_MAX} characters, got {len(body)}.", field="body"
         )
+    return body
+
+
+def add_message(*, session: SessionLike, author: str, body: str) -> Message:
+    """Validate a message and add it to the session; the caller commits.
+
+    :raises ValidationError: empty body, body/author over the limits, or text that can't
+        be stored (NUL, a lone surrogate).
+    """
+    body = check_body(body)
+    author = check_text(author, field="author").strip()
     if not author or len(author) > AUTHOR_MAX:
         raise ValidationError(f"An author name is 1 to {AUTHOR_MAX} characters.", field="author")
     message = Message(author=author, body=body)

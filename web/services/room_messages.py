@@ -27,11 +27,10 @@ from ..models import Message
 from ..models import Room
 from ..models import User
 from ..models.base import INTEGER_MAX
-from ..models.message import BODY_MAX
 from ..models.user import USERNAME_MAX
 from . import rooms
+from .messages import check_body
 from .messages import MAX_PAGE
-from .text import check_text
 
 #: ``@name`` where name looks like a username, not inside a word or an email address.
 _MENTION = re.compile(rf"(?<![\w@.])@([a-z0-9_][a-z0-9_.-]{{2,{USERNAME_MAX - 1}}})", re.I)
@@ -41,17 +40,6 @@ def mentioned_names(body: str) -> list[str]:
     """The usernames ``@mentioned`` in a message, lower-cased, in order, once each."""
     names = (m.group(1).lower().rstrip(".-") for m in _MENTION.finditer(body))
     return list(dict.fromkeys(name for name in names if len(name) >= 3))
-
-
-def _check_body(body: str) -> str:
-    body = check_text(body, field="body").strip()
-    if not body:
-        raise ValidationError("A message needs some text.", field="body")
-    if len(body) > BODY_MAX:
-        raise ValidationError(
-            f"A message is at most {BODY_MAX} characters, got {len(body)}.", field="body"
-        )
-    return body
 
 
 def _record_mentions(*, session: SessionLike, message: Message, room: Room) -> list[int]:
@@ -85,7 +73,7 @@ def post_message(*, session: SessionLike, room: Room, author: User, body: str) -
     """
     rooms.require_member(session=session, room=room, user=author)
     message = Message(
-        room_id=room.id, user_id=author.id, author=author.username, body=_check_body(body)
+        room_id=room.id, user_id=author.id, author=author.username, body=check_body(body)
     )
     session.add(message)
     session.flush()  # the id and timestamp the event and the job carry
@@ -129,7 +117,7 @@ def edit_message(
     :raises ValidationError: an empty or over-long body.
     """
     require_change(message=message, user=user)
-    message.body = _check_body(body)
+    message.body = check_body(body)
     message.edited_at = datetime.now(UTC)
     # The words changed: the count is redone by the job.
     message.word_count = None

@@ -14,19 +14,7 @@
   const form = document.getElementById("post-form");
   const input = document.getElementById("body");
   const postError = document.getElementById("post-error");
-  const STATES = {
-    connecting: "connecting…",
-    open: "live",
-    closed: "reconnecting…",
-    revoked: "signed out: reload the page",
-    stopped: "offline",
-  };
-  let typingTimer = null;
-
-  function setState(state) {
-    live.dataset.state = state;
-    live.textContent = STATES[state] || state;
-  }
+  const { liveState, typingIndicator, getJSON, postForm } = ErlenPage;
 
   function render(message) {
     let item = document.getElementById("message-" + message.id);
@@ -53,14 +41,6 @@
       : "processing…";
   }
 
-  async function getJSON(url) {
-    const response = await fetch(url, {
-      headers: { Accept: "application/json" },
-      credentials: "same-origin",
-    });
-    return response.ok ? response.json() : null;
-  }
-
   function showHere(members) {
     here.textContent = members.length ? members.join(", ") : "nobody";
   }
@@ -78,7 +58,8 @@
     }
   }
 
-  const realtime = ErlenRealtime.connect(board.dataset.realtimeUrl, { onState: setState });
+  const showTyping = typingIndicator(typing, document.getElementById("me").dataset.name);
+  const realtime = ErlenRealtime.connect(board.dataset.realtimeUrl, { onState: liveState(live) });
   const channel = realtime.subscribe("board", {
     onEvent(event, data) {
       if (event === "message.posted" || event === "message.processed") {
@@ -93,38 +74,7 @@
   // For tests and the console: the page's connection.
   board.realtime = realtime;
 
-  function showTyping(visitor) {
-    if (visitor === document.getElementById("me").dataset.name) return;
-    typing.textContent = visitor + " is typing…";
-    clearTimeout(typingTimer);
-    typingTimer = setTimeout(() => (typing.textContent = ""), 3000);
-  }
-
   input.addEventListener("input", () => channel.typing());
 
-  form.addEventListener("submit", async (event) => {
-    event.preventDefault();
-    const body = input.value;
-    const response = await fetch(board.dataset.postUrl, {
-      method: "POST",
-      headers: {
-        "Content-Type": "application/json",
-        Accept: "application/json",
-        "X-CSRFToken": document.querySelector('meta[name="csrf-token"]').content,
-      },
-      credentials: "same-origin",
-      body: JSON.stringify({ body: body }),
-    });
-    if (response.ok) {
-      input.value = "";
-      postError.hidden = true;
-      render(await response.json());
-    } else {
-      // A problem+json body explains what was wrong; shown under the form, not a dialog.
-      const problem = await response.json().catch(() => ({}));
-      postError.textContent = problem.detail || problem.title || "Could not post the message.";
-      postError.hidden = false;
-    }
-  });
-
+  postForm(form, input, postError, board.dataset.postUrl, render);
 })();

@@ -23,13 +23,8 @@
   }
 
   async function refresh() {
-    const response = await fetch(section.dataset.statusUrl, {
-      headers: { Accept: "application/json" },
-      credentials: "same-origin",
-    });
-    if (!response.ok) return;
-    const status = await response.json();
-    show(status.job, status.status);
+    const status = await ErlenPage.getJSON(section.dataset.statusUrl);
+    if (status) show(status.job, status.status);
   }
 
   const realtime = ErlenRealtime.connect(section.dataset.realtimeUrl, {});

@@ -18,23 +18,7 @@
   const input = document.getElementById("body");
   const postError = document.getElementById("post-error");
   const me = document.getElementById("me").dataset.name;
-  const STATES = {
-    connecting: "connecting…",
-    open: "live",
-    closed: "reconnecting…",
-    revoked: "signed out: reload the page",
-    stopped: "offline",
-  };
-  let typingTimer = null;
-
-  function setState(state) {
-    live.dataset.state = state;
-    live.textContent = STATES[state] || state;
-  }
-
-  function csrfToken() {
-    return document.querySelector('meta[name="csrf-token"]').content;
-  }
+  const { liveState, typingIndicator, csrfToken, getJSON, postForm } = ErlenPage;
 
   // The body with each @name wrapped, built from text nodes (never innerHTML).
   function bodyNodes(text) {
@@ -129,14 +113,6 @@
     return ids.length ? Math.max(...ids) : 0;
   }
 
-  async function getJSON(url) {
-    const response = await fetch(url, {
-      headers: { Accept: "application/json" },
-      credentials: "same-origin",
-    });
-    return response.ok ? response.json() : null;
-  }
-
   function showHere(members) {
     here.textContent = members.length ? members.join(", ") : "nobody";
   }
@@ -159,14 +135,9 @@
     }
   }
 
-  function showTyping(name) {
-    if (name === me) return;
-    typing.textContent = name + " is typing…";
-    clearTimeout(typingTimer);
-    typingTimer = setTimeout(() => (typing.textContent = ""), 3000);
-  }
+  const showTyping = typingIndicator(typing, me);
 
-  const realtime = ErlenRealtime.connect(room.dataset.realtimeUrl, { onState: setState });
+  const realtime = ErlenRealtime.connect(room.dataset.realtimeUrl, { onState: liveState(live) });
   const channel = realtime.subscribe(room.dataset.channel, {
     onEvent(event, data) {
       if (event === "message.posted" || event === "message.edited" || event === "message.processed") {
@@ -187,30 +158,5 @@
 
   input.addEventListener("input", () => channel.typing());
 
-  form.addEventListener("submit", async (event) => {
-    event.preventDefault();
-    // Cleared now, not when the answer comes: what is typed meanwhile is the next message.
-    const body = input.value;
-    input.value = "";
-    const response = await fetch(room.dataset.messagesUrl, {
-      method: "POST",
-      headers: {
-        "Content-Type": "application/json",
-        Accept: "application/json",
-        "X-CSRFToken": csrfToken(),
-      },
-      credentials: "same-origin",
-      body: JSON.stringify({ body: body }),
-    });
-    if (response.ok) {
-      postError.hidden = true;
-      render(await response.json());
-    } else {
-      // A problem+json body explains what was wrong; shown under the form, not a dialog.
-      const problem = await response.json().catch(() => ({}));
-      if (!input.value) input.value = body; // give the refused text back to fix
-      postError.textContent = problem.detail || problem.title || "Could not send the message.";
-      postError.hidden = false;
-    }
-  });
+  postForm(form, input, postError, room.dataset.messagesUrl, render);
 })();

@@ -16,6 +16,7 @@ from .extensions import outbox
 from .models.export import CANCELLED
 from .services import export_files
 from .services import messages
+from .services import notifications
 
 
 @jobs.actor(max_retries=5, time_limit=30_000)
@@ -35,13 +36,9 @@ def process_message(message_id: int) -> None:
             events.MESSAGE_PROCESSED,
             events.payload_of(message),
         )
-        for user_id in messages.claim_mentions(session=db.session, message=message):
-            outbox.publish(
-                db.session,
-                events.user_channel(user_id),
-                events.MENTIONED,
-                events.payload_of(message),
-            )
+        # Mentioned users hear of it live; those not in the room also get a mail.
+        for to, subject, text in notifications.notify_mentions(session=db.session, message=message):
+            outbox.send(db.session, send_email, to, subject, text)
     db.session.commit()
 
 

@@ -192,3 +192,39 @@ def test_the_stacks_that_start_with_real_services_are_configured_to_start() -> N
     assert "ERLEN_ENV=development" in overlay
     base = (ROOT / "deploy/k8s/base/config.env").read_text().splitlines()
     assert "ERLEN_ENV=production" in base
+
+
+def test_without_a_mail_server_mail_goes_to_the_log(tmp_path: Path) -> None:
+    config = from_env(str(tmp_path), SERVICES)
+    assert (config["MAIL_BACKEND"], config["MAIL_SERVER"]) == ("console", None)
+
+
+@pytest.mark.parametrize(
+    ("env", "port"),
+    [
+        ({}, 25),
+        ({"MAIL_USE_TLS": "true"}, 587),
+        ({"MAIL_USE_SSL": "true"}, 465),
+        ({"MAIL_PORT": "2525"}, 2525),
+    ],
+)
+def test_mail_settings_pick_smtp_and_a_port(tmp_path: Path, env: dict[str, str], port: int) -> None:
+    config = from_env(str(tmp_path), SERVICES | {"MAIL_SERVER": "smtp.example.com"} | env)
+    assert (config["MAIL_BACKEND"], config["MAIL_SERVER"]) == ("smtp", "smtp.example.com")
+    assert config["MAIL_PORT"] == port
+
+
+@pytest.mark.parametrize(
+    ("env", "name", "fragment"),
+    [
+        ({"MAIL_USE_TLS": "true", "MAIL_USE_SSL": "true"}, "MAIL_USE_TLS", "pick one"),
+        ({"MAIL_PORT": "smtp"}, "MAIL_PORT", "'smtp'"),
+        ({"MAIL_PORT": "70000"}, "MAIL_PORT", "'70000'"),
+    ],
+)
+def test_bad_mail_settings_fail_naming_the_variable(
+    tmp_path: Path, env: dict[str, str], name: str, fragment: str
+) -> None:
+    with pytest.raises(ConfigError) as error:
+        from_env(str(tmp_path), SERVICES | {"MAIL_SERVER": "smtp.example.com"} | env)
+    assert error.value.name == name and fragment in str(error.value)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import typing as t
 from datetime import datetime
 from datetime import UTC
@@ -14,17 +13,15 @@ from markupsafe import Markup
 from sqlalchemy import exc as sa_exc
 
 from .extensions import db
-from .services.room_messages import mentioned_names
+from .services.room_messages import MENTION
 from .services.rooms import joined_rooms
-
-_MENTION = re.compile(r"(?<![\w@.])@([A-Za-z0-9_][A-Za-z0-9_.-]{2,39})")
 
 
 def relative_time(moment: datetime | None, now: datetime | None = None) -> str:
     """``"just now"``, ``"5 min ago"``, ``"3 h ago"``, else the date (``"2026-12-04"``)."""
     if moment is None:
         return ""
-    if moment.tzinfo is None:  # SQLite hands back naive UTC
+    if moment.tzinfo is None:  # a naive time is taken as UTC, as the database stores
         moment = moment.replace(tzinfo=UTC)
     seconds = ((now or datetime.now(UTC)) - moment).total_seconds()
     if seconds < 45:
@@ -38,18 +35,11 @@ def relative_time(moment: datetime | None, now: datetime | None = None) -> str:
 
 def with_mentions(body: str) -> Markup:
     """The text, escaped, with each ``@username`` wrapped in ``<span class="mention">``."""
-    names = set(mentioned_names(body))
-
-    def wrap(match: re.Match[str]) -> str:
-        if match.group(1).lower().rstrip(".-") not in names:
-            return str(escape(match.group(0)))
-        return f'<span class="mention">{escape(match.group(0))}</span>'
-
     parts = []
     last = 0
-    for match in _MENTION.finditer(body):
+    for match in MENTION.finditer(body):
         parts.append(str(escape(body[last : match.start()])))
-        parts.append(wrap(match))
+        parts.append(f'<span class="mention">{escape(match.group(0))}</span>')
         last = match.end()
     parts.append(str(escape(body[last:])))
     return Markup("".join(parts))

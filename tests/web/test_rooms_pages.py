@@ -227,3 +227,6 @@ def test_the_page_carries_what_room_js_needs(app: Erlen, ada: FlaskClient) -> No
     assert 'data-messages-url="/api/v1/rooms/1/messages"' in page
     assert 'data-presence-url="/api/v1/rooms/1/presence"' in page
     assert "/static/room.js" in page and "<script>" not in page  # no inline script (CSP)
+    # The layout's context processor lists the rooms the user joined.
+    yours = page.split('<aside id="your-rooms">', 1)[1].split("</aside>", 1)[0]
+    assert 'aria-current="page">General</a>' in yours

@@ -33,12 +33,12 @@ from .messages import check_body
 from .messages import MAX_PAGE
 
 #: ``@name`` where name looks like a username, not inside a word or an email address.
-_MENTION = re.compile(rf"(?<![\w@.])@([a-z0-9_][a-z0-9_.-]{{2,{USERNAME_MAX - 1}}})", re.I)
+MENTION = re.compile(rf"(?<![\w@.])@([a-z0-9_][a-z0-9_.-]{{2,{USERNAME_MAX - 1}}})", re.I)
 
 
 def mentioned_names(body: str) -> list[str]:
     """The usernames ``@mentioned`` in a message, lower-cased, in order, once each."""
-    names = (m.group(1).lower().rstrip(".-") for m in _MENTION.finditer(body))
+    names = (m.group(1).lower().rstrip(".-") for m in MENTION.finditer(body))
     return list(dict.fromkeys(name for name in names if len(name) >= 3))
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import typing as t
 import uuid
 from pathlib import Path
@@ -161,3 +162,58 @@ def test_an_export_shows_its_progress_then_downloads_the_rows(
     rows = list(csv.reader(io.StringIO(Path(path).read_text())))
     assert rows[0] == ["id", "created_at", "author", "body", "edited_at"]
     assert [row[3] for row in rows[1:]] == [f"exported {n}" for n in range(3)]
+
+
+def _log_in(page: Page, username: str) -> None:
+    page.goto("/login")
+    page.fill("#username", username)
+    page.fill("#password", PASSWORD)
+    page.click("form.auth button[type=submit]")
+    expect(page.locator("header .who")).to_have_text(username)
+
+
+def test_logging_out_everywhere_signs_the_other_browser_out_and_closes_its_socket(
+    browser: t.Any, stack: t.Any, people: tuple[tuple[Page, str], tuple[Page, str]]
+) -> None:
+    (ann, ann_name), (ben, _) = people
+    _open_room(ann, ben)
+    laptop = browser.new_context(base_url=stack.base_url)
+    try:
+        other = laptop.new_page()
+        _log_in(other, ann_name)
+        other.goto(ann.url)
+        expect(other.locator("#live")).to_have_text("live", timeout=15_000)
+
+        ann.click("button:text-is('Log out everywhere')")
+        expect(other.locator("#live")).to_have_text("signed out: reload the page", timeout=10_000)
+        other.reload()
+        expect(other).to_have_url(re.compile(r"/login\?next="))
+    finally:
+        laptop.close()
+
+
+def test_a_deactivated_user_is_locked_out_at_once(
+    browser: t.Any, stack: t.Any, people: tuple[tuple[Page, str], tuple[Page, str]]
+) -> None:
+    (ann, _), (ben, ben_name) = people
+    _open_room(ann, ben)
+    admin_name = f"root-{uuid.uuid4().hex[:6]}"
+    stack.create_admin(admin_name, PASSWORD)
+    console = browser.new_context(base_url=stack.base_url)
+    try:
+        admin = console.new_page()
+        _log_in(admin, admin_name)
+        admin.goto("/admin/users")
+        admin.locator(f"tr[data-username='{ben_name}'] button", has_text="Deactivate").click()
+        expect(admin.locator(".flash")).to_contain_text(f"{ben_name} is deactivated")
+
+        expect(ben.locator("#live")).to_have_text("signed out: reload the page", timeout=10_000)
+        ben.goto("/login")
+        ben.fill("#username", ben_name)
+        ben.fill("#password", PASSWORD)
+        ben.click("form.auth button[type=submit]")
+        expect(ben.locator(".flash.error")).to_have_text(
+            "This account is deactivated. Ask an admin to reactivate it."
+        )
+    finally:
+        console.close()

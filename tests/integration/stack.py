@@ -323,6 +323,24 @@ class Stack:
         else:
             self._clear_redis()
 
+    def erlen(self, *args: str, input: str | None = None) -> subprocess.CompletedProcess[str]:
+        """Run ``erlen --app web.wsgi ARGS`` as the migrate job runs, with web's settings
+        (the stack's database and Redis); raise if it fails."""
+        web = stackconf.services(self.compose_env())["web"]
+        return subprocess.run(
+            self._argv(["erlen", "--app", "web.wsgi", *args]),
+            env=self.service_env(web),
+            input=input,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=True,
+        )
+
+    def create_admin(self, username: str, password: str) -> None:
+        """An admin account, made with the CLI (``erlen create-user --admin``)."""
+        self.erlen("create-user", username, "--admin", "--password-stdin", input=password + "\n")
+
     # -- helpers -----------------------------------------------------------------------------
 
     def _spawn(self, name: str, argv: list[str], env: dict[str, str]) -> Process:

@@ -1,0 +1,46 @@
+"""Posting in a room is rate limited per address like posting on the board (nginx: 2 a
+second, bursts of 20), through API v1 and the page's form alike."""
+
+from __future__ import annotations
+
+import uuid
+
+from outside import Client
+from outside import csrf_token
+from outside import Figure
+from stack import Stack
+
+PASSWORD = "correct horse battery"
+
+
+def _signed_up(poster: Client) -> None:
+    page = poster.get("/register").text
+    response = poster.post(
+        "/register",
+        data={
+            "username": f"rl-{uuid.uuid4().hex[:8]}",
+            "password": PASSWORD,
+            "csrf_token": csrf_token(page),
+        },
+    )
+    assert response.status_code == 302, response.text
+    page = poster.get("/rooms/").text
+    poster.http.headers["X-CSRFToken"] = csrf_token(page)
+
+
+def test_posting_in_a_room_is_rate_limited_per_address(rstack: Stack, figure: Figure) -> None:
+    with Client(rstack) as poster:
+        _signed_up(poster)
+        slug = f"limits-{uuid.uuid4().hex[:8]}"
+        created = poster.post("/api/v1/rooms", json={"name": "Limits", "slug": slug})
+        assert created.status_code == 201, created.text
+        url = f"/api/v1/rooms/{created.json()['id']}/messages"
+        statuses = [poster.post(url, json={"body": f"m{n}"}).status_code for n in range(30)]
+        form = poster.post(f"/rooms/{slug}/messages", data={"body": "by the form"})
+        with Client(rstack) as other:  # another address is not held back
+            _signed_up(other)
+            assert other.post("/api/v1/rooms", json={"name": "Other"}).status_code == 201
+    assert set(statuses) == {201, 429}
+    assert statuses.count(201) >= 20 and statuses[:20] == [201] * 20
+    assert form.status_code == 429
+    figure("room posts from one address before nginx's 429", statuses.index(429))

@@ -55,6 +55,7 @@ _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
 _LOG_LEVELS = {"debug", "info", "warning", "error", "critical"}
 _ENVIRONMENTS = ("production", "development")
+_LOG_FORMATS = ("json", "text")
 # What erlen (and Flask) read as debug off; anything else turns it on.
 _DEBUG_OFF = {"", "0", "false", "no"}
 
@@ -236,6 +237,9 @@ def from_env(instance_path: str, env: t.Mapping[str, str] | None = None) -> dict
     log_level = env.get("LOG_LEVEL", "info").lower()
     if log_level not in _LOG_LEVELS:
         raise ConfigError("LOG_LEVEL", f"must be one of {sorted(_LOG_LEVELS)}, got {log_level!r}.")
+    log_format = env.get("LOG_FORMAT", "").strip().lower()
+    if log_format and log_format not in _LOG_FORMATS:
+        raise ConfigError("LOG_FORMAT", f"must be one of {list(_LOG_FORMATS)}, got {log_format!r}.")
     trusted = _list(env, "TRUSTED_HOSTS")
     proxies, hops = _trusted_proxies(env)
     # Real services mean production, unless the stack says it is a development one.
@@ -267,6 +271,8 @@ def from_env(instance_path: str, env: t.Mapping[str, str] | None = None) -> dict
         "SESSION_COOKIE_HTTPONLY": True,
         "MAX_CONTENT_LENGTH": 1024 * 1024,
         "LOG_LEVEL": log_level.upper(),
+        # JSON lines for log collectors in production, readable lines elsewhere.
+        "LOG_FORMAT": log_format or ("json" if production else "text"),
         "EMBEDDED": embedded,
         # Periodic jobs, run by exactly one worker (erlen.ext.jobs' scheduler).
         "JOBS_SCHEDULE": {

@@ -109,7 +109,7 @@ def load_app() -> Erlen:
     :raises ConfigError: a setting is missing or malformed (:func:`run` reports it).
     """
     app = create_app()
-    configure_logging(app.config["LOG_LEVEL"])
+    configure_logging(app.config["LOG_LEVEL"], app.config["LOG_FORMAT"])
     return app
 
 

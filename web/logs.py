@@ -7,9 +7,13 @@ through nginx's access log and the service's log.
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 import time
+import typing as t
+from datetime import datetime
+from datetime import UTC
 
 from erlen import Erlen
 from erlen import g
@@ -36,12 +40,34 @@ class RequestIdFilter(logging.Filter):
         return True
 
 
-def configure_logging(level: str) -> None:
-    """Send every log line to stderr with its request id. For the service entry points
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line, for log collectors: time (UTC, ISO 8601), level, logger,
+    request id, message, and the traceback (``exc``) when there is one."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        line: dict[str, t.Any] = {
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname,
+            "logger": record.name,
+            "request_id": getattr(record, "request_id", "-"),
+            "message": record.getMessage(),
+        }
+        if record.exc_info:
+            line["exc"] = self.formatException(record.exc_info)
+        return json.dumps(line, ensure_ascii=False, default=str)
+
+
+#: ``LOG_FORMAT=text``: readable lines, for a person at a terminal.
+TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s [rid=%(request_id)s] %(message)s"
+
+
+def configure_logging(level: str, log_format: str = "text") -> None:
+    """Send every log line to stderr with its request id: JSON lines (``"json"``, what
+    production uses) or readable ones (``"text"``). For the service entry points
     (``web.wsgi``, ``python -m worker``, ...), not for apps built in tests."""
     handler = logging.StreamHandler()
     handler.setFormatter(
-        logging.Formatter("%(asctime)s %(levelname)s %(name)s [rid=%(request_id)s] %(message)s")
+        JsonFormatter() if log_format == "json" else logging.Formatter(TEXT_FORMAT)
     )
     handler.addFilter(RequestIdFilter())
     root = logging.getLogger()

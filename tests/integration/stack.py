@@ -15,6 +15,7 @@ test killed it.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import pwd
 import shutil
@@ -91,6 +92,18 @@ def nginx_binary() -> str | None:
     return "/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else None
 
 
+def log_records(text: str) -> list[dict[str, t.Any]]:
+    """A log's lines as dicts: JSON lines parsed, the others as ``{"message": line}``."""
+    records = []
+    for line in text.splitlines():
+        record = None
+        if line.startswith("{"):
+            with contextlib.suppress(ValueError):
+                record = json.loads(line)
+        records.append(record if isinstance(record, dict) else {"message": line})
+    return records
+
+
 @dataclass
 class Process:
     """One running service process and where its output goes."""
@@ -134,6 +147,11 @@ class Process:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(self.popen.pid, signal.SIGKILL)
             self.popen.wait(5)
+
+    def log_records(self) -> list[dict[str, t.Any]]:
+        """The service's log, one dict per line: the app's JSON lines (production's
+        ``LOG_FORMAT``) as they are, any other line (the server's own) as ``{"message"}``."""
+        return log_records(self.log_path.read_text(errors="replace"))
 
     def log_tail(self, lines: int = 40) -> str:
         try:

@@ -209,12 +209,18 @@ def test_nginx_refuses_an_oversize_body(stack: Stack) -> None:
 def test_the_request_id_reaches_the_web_service_log(stack: Stack) -> None:
     with Visitor(stack) as visitor:
         visitor.http.get("/api/messages", headers={"X-Request-ID": "trace-me-12345"})
+    web = stack.processes["web"]
+
+    def traced() -> list[dict[str, t.Any]]:
+        return [r for r in web.log_records() if r.get("request_id") == "trace-me-12345"]
+
     deadline = time.monotonic() + 5
-    log_path = stack.processes["web"].log_path
-    while "rid=trace-me-12345" not in log_path.read_text() and time.monotonic() < deadline:
+    while not traced() and time.monotonic() < deadline:
         time.sleep(0.1)
-    lines = [line for line in log_path.read_text().splitlines() if "rid=trace-me-12345" in line]
-    assert lines and "GET /api/messages 200" in lines[-1]
+    lines = traced()
+    # Production logs JSON lines: the request id is a field of its own.
+    assert lines and lines[-1]["logger"] == "web.access"
+    assert lines[-1]["message"].startswith("GET /api/messages 200")
 
 
 def test_security_headers_come_once_through_nginx(stack: Stack) -> None:

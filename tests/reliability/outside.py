@@ -16,6 +16,7 @@ import uuid
 from pathlib import Path
 
 import httpx
+from stack import log_records
 from stack import Process
 from stack import Stack
 from websockets.sync.client import ClientConnection
@@ -247,25 +248,29 @@ def nginx_access(stack: Stack) -> dict[str, tuple[int, str]]:
     return found
 
 
-_WEB_ACCESS = re.compile(
-    r"\[rid=(?P<rid>\S+)\] (?P<method>[A-Z]+) (?P<path>\S+) (?P<status>\d{3}) "
-)
+_WEB_ACCESS = re.compile(r"(?P<method>[A-Z]+) (?P<path>\S+) (?P<status>\d{3}) ")
 
 
 def web_access(stack: Stack) -> dict[str, int]:
-    """Web's access log (web.access): request id -> the status web logged."""
-    text = stack.processes["web"].log_path.read_text(errors="replace")
-    return {m["rid"]: int(m["status"]) for m in _WEB_ACCESS.finditer(text)}
+    """Web's access log (web.access, JSON lines): request id -> the status web logged."""
+    found = {}
+    for record in stack.processes["web"].log_records():
+        match = _WEB_ACCESS.match(str(record.get("message", "")))
+        if record.get("logger") == "web.access" and match:
+            found[str(record["request_id"])] = int(match["status"])
+    return found
 
 
 def tracebacks(text: str) -> list[str]:
-    """The tracebacks in a chunk of a service's log, each shortened to its last line."""
+    """The tracebacks in a chunk of a service's log (in a JSON line's ``exc``, or printed
+    as text by a server), each shortened to its last line."""
     found = []
-    lines = text.splitlines()
-    for index, line in enumerate(lines):
-        if line.startswith("Traceback (most recent call last)"):
-            rest = [x for x in lines[index + 1 : index + 60] if x and not x.startswith(" ")]
-            found.append(rest[0] if rest else line)
+    for record in log_records(text):
+        lines = str(record.get("exc") or record.get("message", "")).splitlines()
+        for index, line in enumerate(lines):
+            if line.startswith("Traceback (most recent call last)"):
+                rest = [x for x in lines[index + 1 : index + 60] if x and not x.startswith(" ")]
+                found.append(rest[0] if rest else line)
     return found
 
 

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import importlib.util
+import json
+import logging
 import secrets
+import sys
 import typing as t
 from pathlib import Path
 
@@ -15,6 +18,7 @@ from web.config import from_env
 from web.config import SECRET_KEY_MIN
 from web.config import secret_key_weaknesses
 from web.config import UnsafeSettings
+from web.logs import JsonFormatter
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -228,3 +232,27 @@ def test_bad_mail_settings_fail_naming_the_variable(
     with pytest.raises(ConfigError) as error:
         from_env(str(tmp_path), SERVICES | {"MAIL_SERVER": "smtp.example.com"} | env)
     assert error.value.name == name and fragment in str(error.value)
+
+
+def test_logs_are_json_in_production_and_text_elsewhere(tmp_path: Path) -> None:
+    assert from_env(str(tmp_path), SERVICES)["LOG_FORMAT"] == "json"
+    development = SERVICES | {"ERLEN_ENV": "development"}
+    assert from_env(str(tmp_path), development)["LOG_FORMAT"] == "text"
+    assert from_env(str(tmp_path), {})["LOG_FORMAT"] == "text"  # make dev
+    assert from_env(str(tmp_path), SERVICES | {"LOG_FORMAT": "Text"})["LOG_FORMAT"] == "text"
+    with pytest.raises(ConfigError) as error:
+        from_env(str(tmp_path), SERVICES | {"LOG_FORMAT": "xml"})
+    assert error.value.name == "LOG_FORMAT"
+
+
+def test_a_json_log_line_carries_the_request_id_and_the_traceback() -> None:
+    record = logging.LogRecord("web.test", logging.ERROR, __file__, 1, "boom %s", ("x",), None)
+    record.request_id = "rid-12345678"
+    try:
+        raise ValueError("bad")
+    except ValueError:
+        record.exc_info = sys.exc_info()
+    line = json.loads(JsonFormatter().format(record))
+    assert (line["level"], line["logger"], line["message"]) == ("ERROR", "web.test", "boom x")
+    assert line["request_id"] == "rid-12345678"
+    assert "ValueError: bad" in line["exc"] and line["time"].endswith("+00:00")

@@ -1,4 +1,5 @@
-"""API v1 holds to its own OpenAPI document under generated traffic (schemathesis).
+"""API v1 holds to its own OpenAPI document under generated traffic (schemathesis), and
+the document itself is valid OpenAPI 3.1.
 
 Every operation is called, signed in, with examples generated from the document, valid and
 invalid: no 5xx, only documented statuses and content types, bodies that match their
@@ -21,6 +22,7 @@ from erlen.testing import FlaskClient
 from hypothesis import given
 from hypothesis import HealthCheck
 from hypothesis import settings
+from openapi_spec_validator import validate
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 #: Every check but "schema-valid input is accepted" (see the module's docstring).
@@ -61,6 +63,12 @@ def api_schema(app: Erlen) -> t.Any:
     # Unhandled exceptions must become 500 responses for schemathesis to see, not errors.
     app.config["PROPAGATE_EXCEPTIONS"] = False
     return schemathesis.openapi.from_wsgi("/api/v1/openapi.json", app)
+
+
+def test_the_document_is_valid_openapi_3_1(app: Erlen) -> None:
+    document = app.test_client().get("/api/v1/openapi.json").get_json()
+    assert document is not None and document["openapi"].startswith("3.1")
+    validate(document)  # raises on any violation of the OpenAPI 3.1 schema
 
 
 def test_every_operation_conforms_to_the_document(api_schema: t.Any, signed_in: SignedIn) -> None:

@@ -143,3 +143,13 @@ def test_who_is_here_starts_empty_and_the_page_knows_its_own_name(client: FlaskC
     assert name.startswith("visitor-")
     with client.session_transaction() as session:
         assert session["name"] == name  # what the realtime service shows for this page
+
+
+def test_the_favicon_is_sent_with_conditional_answers(client: FlaskClient) -> None:
+    with client.get("/favicon.ico") as first:
+        assert first.status_code == 200 and first.mimetype == "image/png"
+        assert first.data.startswith(b"\x89PNG")
+        assert first.headers["Cache-Control"] == "public, max-age=86400"
+        etag = first.headers["ETag"]
+    with client.get("/favicon.ico", headers={"If-None-Match": etag}) as again:
+        assert again.status_code == 304 and again.data == b""

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from erlen import Blueprint
+from erlen import current_app
 from erlen import redirect
 from erlen import render_template
 from erlen import request
+from erlen import send_file
 from erlen import url_for
 from erlen.typing import ResponseReturnValue
 
@@ -20,10 +24,21 @@ from ..visitors import remember_name
 
 bp = Blueprint("board", __name__)
 
+#: Seconds browsers may keep the icon without asking again.
+FAVICON_MAX_AGE = 24 * 3600
+
 
 @bp.get("/")
 def index() -> str:
     return _page()
+
+
+@bp.get("/favicon.ico")
+def favicon() -> ResponseReturnValue:
+    """Browsers ask for /favicon.ico whatever the page says: the icon from static/, with
+    ``send_file``'s conditional answers (ETag, Last-Modified: a revisit gets a 304)."""
+    path = Path(current_app.static_folder or "static") / "favicon.png"
+    return send_file(path, mimetype="image/png", max_age=FAVICON_MAX_AGE, conditional=True)
 
 
 def _page(error: str | None = None) -> str:

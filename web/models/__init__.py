@@ -5,6 +5,7 @@ A model imports neither the extensions nor a service, so anything can import a m
 
 from __future__ import annotations
 
+from .audit import AuditEvent as AuditEvent
 from .base import Base as Base
 from .export import Export as Export
 from .export import ExportChunk as ExportChunk

@@ -10,6 +10,7 @@ from erlen import Erlen
 from . import admin
 from . import config as config_module
 from .api_v1 import init_api
+from .audit import init_audit
 from .blueprints import account
 from .blueprints import api
 from .blueprints import auth
@@ -45,6 +46,7 @@ def create_app(
     init_request_logging(app)
     init_security_headers(app)
     init_extensions(app)
+    init_audit(app)
     init_converters(app)
     init_templating(app)
 

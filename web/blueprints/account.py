@@ -15,6 +15,7 @@ from erlen.ext.login import login_required
 from erlen.ext.login import login_user
 from erlen.typing import ResponseReturnValue
 
+from .. import audit
 from ..errors import AppError
 from ..extensions import db
 from ..models import User
@@ -36,7 +37,8 @@ def _me() -> User:
 
 
 def _profile(error: AppError | None = None) -> str:
-    return render_template("account/profile.html", error=error)
+    activity = audit.recent(session=db.session, user_id=_me().id)
+    return render_template("account/profile.html", error=error, activity=activity)
 
 
 @bp.get("/")

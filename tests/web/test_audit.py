@@ -45,6 +45,8 @@ def test_the_profile_shows_recent_activity(app: Erlen, sign_in: SignIn) -> None:
     )
     assert changed.status_code == 302
     page = ada.get("/account/").get_data(as_text=True)
+    assert "<title>Your account · erlen starter</title>" in page
+    assert page.count('id="activity"') == 1
     activity = page.split('id="activity"', 1)[1].split("</table>", 1)[0]
     # Newest first: the password change ended every session, then signed this one in again.
     assert activity.index("Signed in") < activity.index("Every session ended")

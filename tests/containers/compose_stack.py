@@ -21,6 +21,8 @@ from dataclasses import dataclass
 from dataclasses import field
 from pathlib import Path
 
+from stack import log_records
+
 ROOT = Path(__file__).resolve().parents[2]
 ENGINE_SCRIPT = ROOT / "scripts" / "docker-engine.sh"
 PROJECT = "erlen"  # docker-compose.yml's `name:`
@@ -49,6 +51,17 @@ def run(
             f"{(result.stdout + result.stderr)[-4000:]}"
         )
     return result
+
+
+def request_ids_logged(log: str) -> set[str]:
+    """The request ids of the app's log lines in ``log``: production logs are JSON
+    (``LOG_FORMAT``), and ``docker compose logs`` puts ``service-1  | `` before each."""
+    lines = [line.partition(" | ")[2] if " | {" in line else line for line in log.splitlines()]
+    return {
+        record["request_id"]
+        for record in log_records("\n".join(lines))
+        if record.get("request_id") not in (None, "-")
+    }
 
 
 def docker_lines(*args: str) -> list[str]:

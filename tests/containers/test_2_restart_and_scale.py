@@ -9,6 +9,7 @@ import typing as t
 
 import httpx
 from compose_stack import ComposeStack
+from compose_stack import request_ids_logged
 from compose_stack import run
 from test_stack import receive
 from test_stack import subscribe
@@ -110,8 +111,8 @@ def test_both_web_replicas_serve_requests(compose_stack: ComposeStack) -> None:
             )
     served: dict[str, t.Any] = {}
     for container in compose_stack.containers("web"):
-        log = _container_log(container)
-        served[container] = sum(f"rid={request_id}" in log for request_id in ids)
+        logged = request_ids_logged(_container_log(container))
+        served[container] = sum(request_id in logged for request_id in ids)
     assert sum(served.values()) == len(ids)
     assert all(count > 0 for count in served.values()), served
 

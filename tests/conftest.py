@@ -46,8 +46,10 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 
 def _make_env(tmp_path: Path, **overrides: str) -> dict[str, str]:
-    """An environment for ``create_app`` as the services would see it, in embedded mode."""
+    """An environment for ``create_app`` as the services would see it, in embedded mode,
+    as the Testing environment (web.environments)."""
     env = {
+        "ERLEN_ENV": "testing",
         "SECRET_KEY": secrets.token_urlsafe(32),  # one production would accept
         "DATABASE_URL": f"sqlite:///{tmp_path / 'test.db'}",
         "REDIS_URL": f"memory://{uuid.uuid4().hex}",
@@ -72,7 +74,7 @@ def app(tmp_path: Path) -> t.Iterator[Erlen]:
     import web.jobs  # noqa: F401  (declares the jobs, as the services do)
     from web.app import create_app
 
-    app = create_app({"TESTING": True}, env=_make_env(tmp_path))
+    app = create_app(env=_make_env(tmp_path))
     upgrade(app)
     yield app
     from web.extensions import jobs
@@ -209,7 +211,7 @@ def postgres_app(tmp_path: Path, postgres_database: str) -> t.Iterator[Erlen]:
         f"postgresql+psycopg://{PG_USER}@{PG_HOST}:{PG_PORT}/{postgres_database}"
         f"?options=-csearch_path%3D{schema}"
     )
-    app = create_app({"TESTING": True}, env=_make_env(tmp_path, DATABASE_URL=url))
+    app = create_app(env=_make_env(tmp_path, DATABASE_URL=url))
     upgrade(app)
     yield app
     from web.extensions import db

@@ -8,7 +8,6 @@ import typing as t
 from erlen import Erlen
 
 from . import admin
-from . import config as config_module
 from .api_v1 import init_api
 from .audit import init_audit
 from .blueprints import account
@@ -19,6 +18,7 @@ from .blueprints import exports
 from .blueprints import rooms
 from .commands import init_commands
 from .converters import init_converters
+from .environments import configure
 from .errors import register_error_handlers
 from .extensions import init_extensions
 from .health import views as health
@@ -30,18 +30,16 @@ from .templating import init_templating
 def create_app(
     config: t.Mapping[str, t.Any] | None = None, *, env: t.Mapping[str, str] | None = None
 ) -> Erlen:
-    """Build the web app: configuration from the environment, extensions, blueprints.
+    """Build the web app: configuration (web.environments), extensions, blueprints.
 
-    :param config: overrides applied after the environment (tests use it).
+    :param config: overrides applied after every other source (tests use it).
     :param env: the environment to read instead of ``os.environ``.
     """
     env = os.environ if env is None else env
     instance = env.get("INSTANCE_PATH")
     # The package's folder, not this module's: templates, static files and migrations.
     app = Erlen("web", instance_path=os.path.abspath(instance) if instance else None)
-    app.config.from_mapping(config_module.from_env(app.instance_path, env))
-    if config:
-        app.config.update(config)
+    configure(app, env, config)
     app.config.setdefault("SQLALCHEMY_DATABASE_URI", app.config["DATABASE_URL"])
     init_request_logging(app)
     init_security_headers(app)

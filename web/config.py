@@ -1,14 +1,17 @@
 """Configuration from the environment (12-factor), read once when the app is created.
 
-Every variable is documented in .env.example. A bad value fails start-up with a message
-naming the variable, so a misconfigured container stops instead of half-working.
+The environment's class (Development, Testing, Production) and the other sources layered
+over these variables are web.environments'. Every variable is documented in .env.example.
+A bad value fails start-up with a message naming the variable, so a misconfigured
+container stops instead of half-working.
 
 With real services (a database or Redis URL, not embedded mode) the app runs as production
-and refuses to start with an unsafe setting: debug mode on (``ERLEN_DEBUG``/``FLASK_DEBUG``)
-or a ``SECRET_KEY`` that is missing, short, published or low in entropy, all listed in one
-:class:`UnsafeSettings` error. A development stack with real services (``make up-dev``, the
-k8s dev overlay) says so with ``ERLEN_ENV=development``: those settings are then allowed,
-with a warning.
+and refuses to start with an unsafe setting: debug mode on (``ERLEN_DEBUG``/``FLASK_DEBUG``),
+a service left at its embedded default (no ``DATABASE_URL``, an in-memory ``REDIS_URL`` or
+``BROKER_URL``), or a ``SECRET_KEY`` that is missing, short, published or low in entropy,
+all listed in one :class:`UnsafeSettings` error. A development stack with real services
+(``make up-dev``, the k8s dev overlay) says so with ``ERLEN_ENV=development`` (the test
+suites with ``ERLEN_ENV=testing``): those settings are then allowed, with a warning.
 """
 
 from __future__ import annotations
@@ -43,9 +46,10 @@ class UnsafeSettings(ConfigError):
         lines = "\n".join(f"  {p}" for p in problems)
         ValueError.__init__(
             self,
-            f"{len(problems)} unsafe setting{'s' if len(problems) > 1 else ''} for production:"
+            f"{len(problems)} missing or unsafe setting{'s' if len(problems) > 1 else ''}"
+            " for production:"
             f"\n{lines}\nFix each; only a development stack may set ERLEN_ENV=development"
-            " to allow debug mode and a weak SECRET_KEY.",
+            " to allow them.",
         )
         self.name = ", ".join(names)
         self.problems = problems
@@ -54,7 +58,7 @@ class UnsafeSettings(ConfigError):
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
 _LOG_LEVELS = {"debug", "info", "warning", "error", "critical"}
-_ENVIRONMENTS = ("production", "development")
+_ENVIRONMENTS = ("production", "development", "testing")
 _LOG_FORMATS = ("json", "text")
 # What erlen (and Flask) read as debug off; anything else turns it on.
 _DEBUG_OFF = {"", "0", "false", "no"}
@@ -162,16 +166,39 @@ def _bits_per_character(text: str) -> float:
     return -sum(n / len(text) * math.log2(n / len(text)) for n in counts)
 
 
-def _environment(env: t.Mapping[str, str]) -> str:
+def _erlen_env(env: t.Mapping[str, str]) -> str:
     raw = env.get("ERLEN_ENV", "")
     value = raw.strip().lower() or "production"
     if value not in _ENVIRONMENTS:
-        raise ConfigError("ERLEN_ENV", f"must be production or development, got {raw!r}.")
+        raise ConfigError("ERLEN_ENV", f"must be production, development or testing, got {raw!r}.")
     return value
 
 
-def _unsafe_settings(env: t.Mapping[str, str], secret_key: str) -> list[ConfigError]:
-    """Every setting production must refuse: debug mode on, a weak or published key."""
+def _embedded(env: t.Mapping[str, str]) -> bool:
+    """No external services configured: everything in one process (``make dev``)."""
+    return all(
+        (env.get(name) or "memory://").startswith("memory:") for name in ("REDIS_URL", "BROKER_URL")
+    )
+
+
+def environment(env: t.Mapping[str, str]) -> str:
+    """``ERLEN_ENV`` (production by default); embedded mode is development unless testing.
+
+    :raises ConfigError: ``ERLEN_ENV`` is none of production, development, testing.
+    """
+    name = _erlen_env(env)
+    if name == "production" and _embedded(env):
+        return "development"
+    return name
+
+
+def unsafe_settings(
+    env: t.Mapping[str, str], secret_key: str, debug_config: bool = False
+) -> list[ConfigError]:
+    """Every setting production must refuse: debug mode on, a weak or published key.
+
+    :param debug_config: the app's ``DEBUG``, wherever it came from (instance/config.py).
+    """
     problems = []
     # One line for both: `erlen run` copies ERLEN_DEBUG into FLASK_DEBUG.
     debug = {
@@ -179,6 +206,8 @@ def _unsafe_settings(env: t.Mapping[str, str], secret_key: str) -> list[ConfigEr
         for name in ("ERLEN_DEBUG", "FLASK_DEBUG")
         if env.get(name, "").strip().lower() not in _DEBUG_OFF
     }
+    if debug_config and not debug:
+        debug = {"DEBUG": "True (instance/config.py or ERLEN_DEBUG)"}
     if debug:
         values = ", ".join(f"{name}={value!r}" for name, value in debug.items())
         problems.append(
@@ -188,6 +217,7 @@ def _unsafe_settings(env: t.Mapping[str, str], secret_key: str) -> list[ConfigEr
                 " or a traceback, and lets errors escape their error pages. Unset it.",
             )
         )
+    problems.extend(_missing_services(env))
     if not secret_key:
         problems.append(ConfigError("SECRET_KEY", "is not set; `make up` generates one in .env."))
     elif weaknesses := secret_key_weaknesses(secret_key):
@@ -197,12 +227,35 @@ def _unsafe_settings(env: t.Mapping[str, str], secret_key: str) -> list[ConfigEr
     return problems
 
 
+def _missing_services(env: t.Mapping[str, str]) -> list[ConfigError]:
+    """Production's services not configured: defaults that only embedded mode can live with."""
+    problems = []
+    if not env.get("DATABASE_URL"):
+        problems.append(
+            ConfigError(
+                "DATABASE_URL",
+                "is not set: production would keep its data in a SQLite file in the instance"
+                " folder, which a container loses. Point it at Postgres.",
+            )
+        )
+    for name, carries in (("REDIS_URL", "live events"), ("BROKER_URL", "jobs")):
+        if (env.get(name) or "memory://").startswith("memory:"):
+            problems.append(
+                ConfigError(
+                    name,
+                    f"is {env.get(name) or 'not set'} (in memory): {carries} would never leave"
+                    " the process that made them. Point it at Redis.",
+                )
+            )
+    return problems
+
+
 def _secret_key(
     env: t.Mapping[str, str], instance_path: Path, embedded: bool, production: bool
 ) -> str:
     key = env.get("SECRET_KEY", "")
     if production:
-        return key  # judged with every other unsafe setting: _unsafe_settings
+        return key  # judged with every other unsafe setting: unsafe_settings
     if key:
         if len(key) < 16:
             raise ConfigError("SECRET_KEY", "must be at least 16 characters long.")
@@ -224,6 +277,7 @@ def from_env(instance_path: str, env: t.Mapping[str, str] | None = None) -> dict
     """The app's config keys, built from ``env`` (``os.environ`` by default)."""
     env = os.environ if env is None else env
     instance = Path(instance_path)
+    name = environment(env)
     redis_url = _url(env, "REDIS_URL", "memory://", ("redis", "rediss", "memory"))
     broker_url = _url(env, "BROKER_URL", "memory://", ("redis", "rediss", "memory"))
     database_url = _url(
@@ -232,8 +286,7 @@ def from_env(instance_path: str, env: t.Mapping[str, str] | None = None) -> dict
         f"sqlite:///{instance / 'erlen.db'}",
         ("postgresql", "postgres", "sqlite"),
     )
-    # No external services configured means embedded mode: everything in one process.
-    embedded = redis_url.startswith("memory:") and broker_url.startswith("memory:")
+    embedded = _embedded(env)
     log_level = env.get("LOG_LEVEL", "info").lower()
     if log_level not in _LOG_LEVELS:
         raise ConfigError("LOG_LEVEL", f"must be one of {sorted(_LOG_LEVELS)}, got {log_level!r}.")
@@ -243,16 +296,15 @@ def from_env(instance_path: str, env: t.Mapping[str, str] | None = None) -> dict
     trusted = _list(env, "TRUSTED_HOSTS")
     proxies, hops = _trusted_proxies(env)
     # Real services mean production, unless the stack says it is a development one.
-    development = _environment(env) == "development"
-    production = not embedded and not development
+    production = name == "production"
     secret_key = _secret_key(env, instance, embedded, production)
     if not embedded:
-        problems = _unsafe_settings(env, secret_key)
+        problems = unsafe_settings(env, secret_key)
         if problems and production:
             raise UnsafeSettings(problems)
         if problems:
             names = ", ".join(dict.fromkeys(p.name for p in problems))
-            log.warning("ERLEN_ENV=development: allowing %s; never in production.", names)
+            log.warning("ERLEN_ENV=%s: allowing %s; never in production.", name, names)
     return {
         "SECRET_KEY": secret_key,
         "DATABASE_URL": database_url,
@@ -267,17 +319,10 @@ def from_env(instance_path: str, env: t.Mapping[str, str] | None = None) -> dict
         "TRUSTED_PROXIES": proxies,
         "TRUSTED_PROXY_HOPS": hops,
         "SESSION_COOKIE_SECURE": _bool(env, "SESSION_COOKIE_SECURE", False),
-        "SESSION_COOKIE_SAMESITE": "Lax",
-        "SESSION_COOKIE_HTTPONLY": True,
-        "MAX_CONTENT_LENGTH": 1024 * 1024,
         "LOG_LEVEL": log_level.upper(),
-        # JSON lines for log collectors in production, readable lines elsewhere.
-        "LOG_FORMAT": log_format or ("json" if production else "text"),
+        # Unset: the environment's class says (web.environments: JSON in production).
+        **({"LOG_FORMAT": log_format} if log_format else {}),
         "EMBEDDED": embedded,
-        # Periodic jobs, run by exactly one worker (erlen.ext.jobs' scheduler).
-        "JOBS_SCHEDULE": {
-            "purge-expired": {"cron": "*/15 * * * *", "job": "purge_expired"},
-        },
         **_mail_settings(env),
     }
 

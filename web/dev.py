@@ -14,7 +14,9 @@ import os
 import sys
 
 from erlen import Erlen
+from erlen.cli import load_dotenv
 from erlen.ext.migrate import upgrade
+from erlen.helpers import get_load_dotenv
 from werkzeug.serving import is_running_from_reloader
 
 import realtime
@@ -40,6 +42,10 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
 
+    # .env overrides, as for the `erlen` command (the real environment wins; ERLEN_SKIP_DOTENV
+    # turns it off). `make up`'s .env names no service URL, so dev stays embedded with it.
+    if get_load_dotenv():
+        load_dotenv()
     # Embedded mode is what you get when nothing points at real services.
     for name in ("DATABASE_URL", "REDIS_URL", "BROKER_URL"):
         if os.environ.get(name, "memory://").split(":", 1)[0] not in {"memory", "sqlite"}:
@@ -60,6 +66,7 @@ def serve(host: str, port: int, realtime_port: int, *, reload: bool, seed: bool 
     # serves. Only the child starts the realtime server, the worker and the migrations.
     if not reload or is_running_from_reloader():
         start_embedded_services(app, host, realtime_port, web_port=port, seed=seed)
+    # .env was loaded by main(), before the configuration was read.
     app.run(host=host, port=port, debug=reload, use_reloader=reload, load_dotenv=False)
     return 0
 

@@ -57,6 +57,27 @@ def test_a_configuration_error_is_one_line_and_exit_status_2(
     ]
 
 
+def test_make_dev_reads_dot_env_below_the_real_environment(tmp_path: Path) -> None:
+    # .env's LOG_LEVEL reaches the configuration (and so fails it), unless the real
+    # environment sets the variable: then .env loses.
+    (tmp_path / ".env").write_text("LOG_LEVEL=loud\n")
+    command = [PYTHON, "-m", "web.dev", "--port", "0", "--realtime-port", "0", "--no-reload"]
+    env = _env(tmp_path, PYTHONPATH=str(ROOT))
+    env.pop("LOG_LEVEL", None)
+
+    read = subprocess.run(
+        command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60
+    )
+    assert read.returncode == 2, read.stderr
+    assert "LOG_LEVEL: must be one of" in read.stderr and "got 'loud'" in read.stderr
+
+    env["LOG_LEVEL"] = "verbose"
+    real_wins = subprocess.run(
+        command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60
+    )
+    assert real_wins.returncode == 2 and "got 'verbose'" in real_wins.stderr, real_wins.stderr
+
+
 # A child that records each start, and exits with 7 when asked to stop.
 CHILD = textwrap.dedent(
     """

@@ -87,7 +87,7 @@ def test_production_refuses_debug_and_a_weak_key_listing_every_one(tmp_path: Pat
         from_env(str(tmp_path), env)
 
     lines = str(error.value).splitlines()
-    assert lines[0] == "2 unsafe settings for production:"
+    assert lines[0] == "2 missing or unsafe settings for production:"
     assert lines[1].startswith(
         "  ERLEN_DEBUG: debug mode is on (ERLEN_DEBUG='1', FLASK_DEBUG='true'): it can hand"
     )
@@ -121,6 +121,16 @@ def test_production_refuses_a_weak_secret_key(tmp_path: Path, key: str, why: str
 
     assert error.value.name == "SECRET_KEY"
     assert why in str(error.value)
+
+
+def test_production_lists_services_left_at_their_embedded_defaults(tmp_path: Path) -> None:
+    env = {"SECRET_KEY": SERVICES["SECRET_KEY"], "BROKER_URL": "redis://redis:6379/1"}
+
+    with pytest.raises(UnsafeSettings) as error:
+        from_env(str(tmp_path), env)
+
+    assert [p.name for p in error.value.problems] == ["DATABASE_URL", "REDIS_URL"]
+    assert "REDIS_URL: is not set (in memory): live events would never leave" in str(error.value)
 
 
 def test_flask_debug_alone_is_refused_under_its_own_name(tmp_path: Path) -> None:
@@ -172,8 +182,8 @@ def test_a_development_stack_still_needs_a_key(tmp_path: Path) -> None:
         from_env(str(tmp_path), env)
 
 
-def test_erlen_env_is_production_or_development(tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match="ERLEN_ENV: must be production or development"):
+def test_erlen_env_is_production_development_or_testing(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="ERLEN_ENV: must be production, development or testing"):
         from_env(str(tmp_path), SERVICES | {"ERLEN_ENV": "staging"})
 
 
@@ -234,11 +244,9 @@ def test_bad_mail_settings_fail_naming_the_variable(
     assert error.value.name == name and fragment in str(error.value)
 
 
-def test_logs_are_json_in_production_and_text_elsewhere(tmp_path: Path) -> None:
-    assert from_env(str(tmp_path), SERVICES)["LOG_FORMAT"] == "json"
-    development = SERVICES | {"ERLEN_ENV": "development"}
-    assert from_env(str(tmp_path), development)["LOG_FORMAT"] == "text"
-    assert from_env(str(tmp_path), {})["LOG_FORMAT"] == "text"  # make dev
+def test_a_log_format_that_is_set_is_checked(tmp_path: Path) -> None:
+    # Unset, the environment's class decides (tests/web/test_environments.py).
+    assert "LOG_FORMAT" not in from_env(str(tmp_path), SERVICES)
     assert from_env(str(tmp_path), SERVICES | {"LOG_FORMAT": "Text"})["LOG_FORMAT"] == "text"
     with pytest.raises(ConfigError) as error:
         from_env(str(tmp_path), SERVICES | {"LOG_FORMAT": "xml"})

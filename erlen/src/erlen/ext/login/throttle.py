@@ -119,7 +119,8 @@ class MemoryThrottleBackend:
                 entry = (0, now + window)
             count, end = entry[0] + 1, entry[1]
             self._counters[key] = (count, end)
-            return count, end - now
+            # (now + window) - now can round to a hair over window.
+            return count, min(end - now, window)
 
     def peek(self, key: str) -> tuple[int, float]:
         """Return the counter; see :meth:`ThrottleBackend.peek`."""

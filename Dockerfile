@@ -39,6 +39,7 @@ WORKDIR /app
 COPY --chown=app:app web ./web
 COPY --chown=app:app worker ./worker
 COPY --chown=app:app realtime ./realtime
+COPY --chown=app:app mailcatcher ./mailcatcher
 ENV PATH=/app/.venv/bin:$PATH \
     PYTHONUNBUFFERED=1 \
     PYTHONDONTWRITEBYTECODE=1

@@ -75,7 +75,7 @@ fmt: $(STAMP) ## Format the code and fix what ruff can
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
 
-typecheck: $(STAMP) ## mypy --strict on the framework (erlen/src, erlen/tests) and the starter (web, worker, realtime, tests, scripts)
+typecheck: $(STAMP) ## mypy --strict on the framework (erlen/src, erlen/tests) and the starter (web, worker, realtime, mailcatcher, tests, scripts)
 	cd erlen && ../$(VENV)/bin/mypy
 	$(VENV)/bin/mypy
 

@@ -1,4 +1,5 @@
-"""The starter's packages depend one way: realtime and worker on web, never back.
+"""The starter's packages depend one way: realtime and worker on web, never back; the mail
+catcher (a development tool) on none of them.
 
 Jobs are declared in web; the worker only runs them. No first-party import hides inside a
 function (the way a cycle is usually papered over).
@@ -10,7 +11,7 @@ import ast
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-PACKAGES = ("web", "worker", "realtime")
+PACKAGES = ("web", "worker", "realtime", "mailcatcher")
 #: make dev's composition root: it starts the realtime server next to the web app.
 EMBEDDED_ROOT = Path("web/dev.py")
 
@@ -97,3 +98,16 @@ def test_jobs_are_declared_in_web_and_the_worker_declares_none() -> None:
     sources = _sources()
     declaring = sorted(str(path) for path, tree in sources.items() if _declares_jobs(tree))
     assert declaring == ["web/jobs.py"]
+
+
+def test_the_mail_catcher_stands_alone() -> None:
+    # It runs next to any app (and could be swapped for Mailpit): it imports no other package
+    # of the starter, and none imports it.
+    found = []
+    for path, tree in _sources().items():
+        for node in _imports(tree):
+            for module in _targets(node, path):
+                top, own = _top_package(module), path.parts[0]
+                if own != top and "mailcatcher" in {own, top} and top in PACKAGES:
+                    found.append(f"{path}:{node.lineno} imports {module}")
+    assert found == []

@@ -79,6 +79,7 @@ def main() -> int:
                 port=18080,
                 web_upstream="127.0.0.1:18000",
                 realtime_upstream="127.0.0.1:18001",
+                mail_upstream="127.0.0.1:18025",
                 static_root=str(ROOT / "web" / "static"),
                 access_log=f"{tmp}/access.log",
                 workdir=Path(tmp),

@@ -29,6 +29,8 @@ _INTERPOLATION = re.compile(
 
 # The services built from this repository's image, run with their own commands.
 APP_SERVICES = ("migrate", "web", "realtime", "worker")
+# Development tools compose runs from the same image next to the app; deploy/k8s has none.
+DEV_SERVICES = ("mail",)
 # Services the integration runner gets from the machine instead (real Postgres and Redis).
 BACKING_SERVICES = ("postgres", "redis")
 
@@ -129,6 +131,7 @@ def render_nginx(
     port: int,
     web_upstream: str | list[str],
     realtime_upstream: str | list[str],
+    mail_upstream: str,
     static_root: str,
     access_log: str,
     workdir: Path,
@@ -146,6 +149,7 @@ def render_nginx(
         "NGINX_PORT": str(port),
         "WEB_UPSTREAM": webs[0],
         "REALTIME_UPSTREAM": realtimes[0],
+        "MAIL_UPSTREAM": mail_upstream,
         "STATIC_ROOT": static_root,
         "NGINX_ACCESS_LOG": access_log,
     }

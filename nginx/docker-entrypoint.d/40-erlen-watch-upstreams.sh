@@ -1,5 +1,5 @@
 #!/bin/sh
-# nginx resolves the upstream host names (WEB_UPSTREAM, REALTIME_UPSTREAM) once, when it loads
+# nginx resolves the upstream host names (WEB_UPSTREAM, REALTIME_UPSTREAM, MAIL_UPSTREAM) once, when it loads
 # its config: replicas added to a running stack with `docker compose up --scale`, or a
 # container that came back with a new address, would get no traffic until a reload. This
 # starts a watcher that reloads nginx when the addresses behind those names change.
@@ -9,7 +9,7 @@ set -eu
 period="${NGINX_UPSTREAM_WATCH_SECONDS:-5}"
 [ "$period" -gt 0 ] || exit 0
 hosts=""
-for upstream in ${WEB_UPSTREAM:-} ${REALTIME_UPSTREAM:-}; do
+for upstream in ${WEB_UPSTREAM:-} ${REALTIME_UPSTREAM:-} ${MAIL_UPSTREAM:-}; do
   hosts="$hosts ${upstream%:*}"
 done
 [ -n "$hosts" ] || exit 0

@@ -217,3 +217,53 @@ def test_a_deactivated_user_is_locked_out_at_once(
         )
     finally:
         console.close()
+
+
+def test_a_forgotten_password_is_reset_through_the_caught_mail(
+    browser: t.Any, stack: t.Any, people: tuple[tuple[Page, str], tuple[Page, str]]
+) -> None:
+    (ann, ann_name), _ = people
+    address = f"{ann_name}@example.test"
+    ann.goto("/account")
+    ann.fill("#email", address)
+    ann.click("#email-form button[type=submit]")
+    expect(ann.locator("#email")).to_have_value(address)
+    ann.click("header button:text-is('Log out')")
+    ann.goto("/login")
+    ann.click("text=Forgot your password?")
+    ann.fill("#email", address)
+    ann.click("#forgot-form button[type=submit]")
+    expect(ann.locator(".flash")).to_contain_text("a link to reset its password is on its way")
+
+    # The worker sends it to the stack's mail catcher; ann reads it at /_mail/ through nginx.
+    mailbox = browser.new_context(
+        base_url=stack.base_url,
+        http_credentials={"username": "ann", "password": stack.mail_password},
+    )
+    try:
+        mail = mailbox.new_page()
+        subject = mail.locator("table.mail tr", has_text=address).locator("a")
+        for _ in range(40):
+            mail.goto("/_mail/")
+            if subject.count():
+                break
+            mail.wait_for_timeout(500)
+        expect(subject).to_have_text("Reset your erlen password")
+        subject.click()
+        mail.click("pre.mail-text a[href*='/password/reset/']")
+        expect(mail).to_have_url(re.compile(r"/password/reset/"))
+        mail.fill("#password", "a brand new password")
+        mail.click("#reset-form button[type=submit]")
+        expect(mail.locator(".flash")).to_contain_text("Your password is changed")
+    finally:
+        mailbox.close()
+
+    ann.goto("/login")
+    ann.fill("#username", ann_name)
+    ann.fill("#password", PASSWORD)  # the old one
+    ann.click("form.auth button[type=submit]")
+    expect(ann.locator("header .who")).to_have_count(0)
+    ann.fill("#username", ann_name)
+    ann.fill("#password", "a brand new password")
+    ann.click("form.auth button[type=submit]")
+    expect(ann.locator("header .who")).to_have_text(ann_name)

@@ -181,6 +181,9 @@ class Stack:
         self.secret_key = uuid.uuid4().hex + uuid.uuid4().hex
         self.ports["nginx"] = free_port()
         self.ports["web"] = free_port()
+        self.ports["mail_smtp"] = free_port()
+        self.ports["mail_http"] = free_port()
+        self.mail_password = uuid.uuid4().hex
         self.redis_port = free_port() if self.private_redis else REDIS_PORT
         self.host_map = {**HOST_MAP, "redis:6379": f"{REDIS_HOST}:{self.redis_port}"}
         # name -> (compose service, compose port -> local port): how to health-check it.
@@ -196,6 +199,7 @@ class Stack:
         """The variables compose would read from .env, for this run."""
         return {
             "SECRET_KEY": self.secret_key,
+            "MAILCATCHER_PASSWORD": self.mail_password,
             "POSTGRES_USER": PG_USER,
             "POSTGRES_PASSWORD": "unused-with-trust-auth",
             "POSTGRES_DB": self.database,
@@ -224,6 +228,10 @@ class Stack:
             for compose_host, local_host in self.host_map.items():
                 value = value.replace(compose_host, local_host)
             env[key] = value
+        # The catcher as compose names it (MAIL_SERVER's default) is this run's local one.
+        if env.get("MAIL_SERVER") == "mail":
+            env["MAIL_SERVER"] = "127.0.0.1"
+            env["MAIL_PORT"] = str(self.ports["mail_smtp"])
         env.update(overrides)
         return env
 
@@ -252,6 +260,18 @@ class Stack:
         if self.private_redis:
             self._start_redis()
         self._create_database()
+
+        mail = services["mail"]
+        self._spawn(
+            "mail",
+            self._argv(mail.command),
+            self.service_env(
+                mail,
+                MAILCATCHER_HOST="127.0.0.1",
+                MAILCATCHER_SMTP_PORT=str(self.ports["mail_smtp"]),
+                MAILCATCHER_HTTP_PORT=str(self.ports["mail_http"]),
+            ),
+        )
 
         migrate = services["migrate"]
         self._run_once(
@@ -289,6 +309,7 @@ class Stack:
                 {"8001": self.ports[f"realtime{i}"]},
             )
         self._health["worker"] = (services["worker"], {})
+        self._health["mail"] = (mail, {"8025": self.ports["mail_http"]})
         for name, (service, port_map) in self._health.items():
             self._wait_healthy(name, service, port_map)
         self._start_nginx()
@@ -416,6 +437,7 @@ class Stack:
             realtime_upstream=[
                 f"127.0.0.1:{self.ports[f'realtime{i}']}" for i in range(self.realtime_replicas)
             ],
+            mail_upstream=f"127.0.0.1:{self.ports['mail_http']}",
             static_root=str(ROOT / "web" / "static"),
             access_log=str(self.workdir / "nginx-access.log"),
             workdir=ngx_dir,

@@ -21,12 +21,17 @@ RUNNER_ONLY = {
 
 def test_every_compose_service_is_run_locally_or_provided_by_the_machine() -> None:
     compose = set(stackconf.load_compose()["services"])
-    assert compose == {*stackconf.APP_SERVICES, *stackconf.BACKING_SERVICES, "nginx"}
+    assert compose == {
+        *stackconf.APP_SERVICES,
+        *stackconf.DEV_SERVICES,
+        *stackconf.BACKING_SERVICES,
+        "nginx",
+    }
 
 
 def test_app_services_run_the_same_image_and_the_runner_uses_their_commands() -> None:
     data = stackconf.load_compose()["services"]
-    images = {data[name]["image"] for name in stackconf.APP_SERVICES}
+    images = {data[name]["image"] for name in (*stackconf.APP_SERVICES, *stackconf.DEV_SERVICES)}
     assert len(images) == 1  # one image, different commands
     services = stackconf.services(Stack().compose_env())
     commands = {name: services[name].command for name in stackconf.APP_SERVICES}
@@ -34,6 +39,7 @@ def test_app_services_run_the_same_image_and_the_runner_uses_their_commands() ->
     assert commands["realtime"] == ["python", "-m", "realtime"]
     assert commands["worker"] == ["python", "-m", "worker"]
     assert commands["migrate"][-2:] == ["db", "upgrade"]
+    assert services["mail"].command == ["python", "-m", "mailcatcher"]
 
 
 def test_every_variable_compose_reads_is_documented_in_env_example() -> None:
@@ -52,7 +58,8 @@ def test_the_runner_provides_every_required_compose_variable() -> None:
 
 def test_variables_the_app_reads_are_set_by_compose_or_documented() -> None:
     sources = "\n".join(p.read_text() for p in (ROOT / "web").rglob("*.py"))
-    read = set(re.findall(r"""(?:env|environ)(?:\.get)?\(\s*["']([A-Z][A-Z0-9_]+)["']""", sources))
+    reads = r"""\b(?:env|environ)(?:\.get)?\(\s*["']([A-Z][A-Z0-9_]+)["']"""
+    read = set(re.findall(reads, sources))
     read |= set(re.findall(r"""_(?:bool|list|url)\(\s*env,\s*["']([A-Z][A-Z0-9_]+)["']""", sources))
     compose_env = set()
     for service in stackconf.load_compose()["services"].values():
@@ -70,8 +77,10 @@ def test_runner_overrides_are_only_addresses_ports_and_files() -> None:
     web = services["web"]
     env = stack.service_env(web, GRANIAN_HOST="127.0.0.1", GRANIAN_PORT="1")
     changed = {k for k in web.environment if env.get(k) != web.environment[k]}
-    # Only host names of backing services are rewritten, inside the URLs that name them.
-    assert changed <= {"DATABASE_URL", "REDIS_URL", "BROKER_URL", *RUNNER_ONLY}
+    # Only host names of backing services are rewritten, inside the URLs that name them, and
+    # the mail catcher's address and port.
+    mail = {"MAIL_SERVER", "MAIL_PORT"}
+    assert changed <= {"DATABASE_URL", "REDIS_URL", "BROKER_URL", *mail, *RUNNER_ONLY}
     assert "postgres:5432" not in env["DATABASE_URL"]
 
 

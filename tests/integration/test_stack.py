@@ -242,3 +242,14 @@ def test_a_body_nginx_buffers_to_disk_reaches_the_app(stack: Stack) -> None:
         response = visitor.http.post("/api/messages", json={"body": "x" * 100_000})
     assert response.status_code == 422, response.text
     assert "at most 500 characters" in response.text
+
+
+def test_the_mail_catcher_answers_through_nginx_only_with_its_password(stack: Stack) -> None:
+    with httpx.Client(base_url=stack.base_url, timeout=10) as http:
+        refused = http.get("/_mail/api/messages")
+        wrong = http.get("/_mail/api/messages", auth=("mail", "guess"))
+        listed = http.get("/_mail/api/messages", auth=("mail", stack.mail_password))
+    assert refused.status_code == wrong.status_code == 401
+    assert refused.headers["WWW-Authenticate"].startswith("Basic ")
+    assert listed.status_code == 200 and isinstance(listed.json(), list)
+    assert listed.headers["X-Request-ID"]  # nginx's, as on every answer

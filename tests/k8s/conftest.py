@@ -21,7 +21,7 @@ from k8s_manifests import render  # noqa: E402
 from k8s_manifests import Rendered  # noqa: E402
 
 # What compose needs interpolated to describe its services (the values don't matter here).
-COMPOSE_ENV = {"SECRET_KEY": "x" * 32, "POSTGRES_PASSWORD": "x"}
+COMPOSE_ENV = {"SECRET_KEY": "x" * 32, "POSTGRES_PASSWORD": "x", "MAILCATCHER_PASSWORD": "x"}
 
 
 @pytest.fixture(scope="session")

@@ -156,6 +156,24 @@ def test_keys_make_up_generates_always_pass() -> None:
         assert secret_key_weaknesses(env["SECRET_KEY"]) == []
 
 
+def test_make_up_adds_new_secrets_to_an_existing_env_and_changes_nothing_else(
+    tmp_path: Path,
+) -> None:
+    example, out = tmp_path / ".env.example", tmp_path / ".env"
+    example.write_text("# a comment\nSECRET_KEY=generate\nLOG_LEVEL=info\nNEW_SECRET=generate\n")
+    out.write_text("SECRET_KEY=kept-as-it-was\nLOG_LEVEL=debug")  # no final newline
+
+    assert make_env.main(["--example", str(example), "--out", str(out)]) == 0
+    lines = out.read_text().splitlines()
+    assert lines[:2] == ["SECRET_KEY=kept-as-it-was", "LOG_LEVEL=debug"]
+    assert len(lines) == 3 and lines[2].startswith("NEW_SECRET=")
+    assert len(lines[2]) > len("NEW_SECRET=") + 30
+
+    before = out.read_text()
+    assert make_env.main(["--example", str(example), "--out", str(out)]) == 0
+    assert out.read_text() == before  # nothing missing: untouched
+
+
 def test_common_random_keys_pass() -> None:
     for _ in range(2000):
         for key in (secrets.token_hex(16), secrets.token_hex(32), secrets.token_urlsafe(24)):

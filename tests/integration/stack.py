@@ -153,7 +153,7 @@ class Process:
         ``LOG_FORMAT``) as they are, any other line (the server's own) as ``{"message"}``."""
         return log_records(self.log_path.read_text(errors="replace"))
 
-    def log_tail(self, lines: int = 40) -> str:
+    def log_tail(self, lines: int = 80) -> str:
         try:
             text = self.log_path.read_text(errors="replace")
         except FileNotFoundError:

@@ -36,4 +36,13 @@
   });
   section.realtime = realtime;
   refresh();
+
+  // Events are at most once (a replica restarting, a subscription still being set up): while
+  // the export is unfinished, its state is also read every 5 s, so a lost "done" can't leave
+  // the page waiting.
+  const FINAL = new Set(["done", "failed", "cancelled"]);
+  const poll = setInterval(function () {
+    if (FINAL.has(state.textContent)) clearInterval(poll);
+    else refresh();
+  }, 5000);
 })();

@@ -8,10 +8,23 @@ edit; extra ``context.configure()`` arguments can also be given to ``Migrate(...
 
 from __future__ import annotations
 
+import typing as t
+
 from alembic import context
 from erlen.ext.migrate.environment import MigrationEnvironment
 
+from web.models.base import UTCDateTime
+
 env = MigrationEnvironment.from_config(context.config)
+
+
+def render_item(type_: str, obj: t.Any, autogen_context: t.Any) -> str | t.Literal[False]:
+    """How ``db revision --autogenerate`` writes a column type: the app's ``UTCDateTime`` as
+    the timezone-aware ``DateTime`` it stores, so a migration never imports the app (and
+    stays right after the model code changes). Everything else as Alembic would."""
+    if type_ == "type" and isinstance(obj, UTCDateTime):
+        return "sa.DateTime(timezone=True)"
+    return False
 
 
 def run_migrations_offline() -> None:
@@ -20,6 +33,7 @@ def run_migrations_offline() -> None:
         url=env.url,
         target_metadata=env.metadata,
         literal_binds=True,
+        render_item=render_item,
         **env.configure_args,
     )
     with context.begin_transaction():
@@ -32,6 +46,7 @@ def run_migrations_online() -> None:
         context.configure(
             connection=connection,
             target_metadata=env.metadata,
+            render_item=render_item,
             **env.configure_args,
         )
         with context.begin_transaction():

@@ -34,6 +34,8 @@ from .config import UnsafeSettings
 class Config:
     """What every environment shares."""
 
+    #: The name on every page and mail (``scripts/rename.py`` changes it).
+    SITE_NAME = "erlen starter"
     SESSION_COOKIE_SAMESITE = "Lax"
     SESSION_COOKIE_HTTPONLY = True
     # nginx's client_max_body_size, so a request that bypasses nginx meets the same limit.

@@ -6,6 +6,7 @@ import typing as t
 from datetime import datetime
 from datetime import UTC
 
+from erlen import current_app
 from erlen import Erlen
 from erlen.ext.login import current_user
 from markupsafe import escape
@@ -61,8 +62,9 @@ def _joined_rooms() -> list[t.Any]:
 
 
 def layout_values() -> dict[str, t.Any]:
-    """What the base layout needs on every page."""
-    return {"joined_rooms": _joined_rooms}
+    """What the base layout needs on every page (and mail): the site's name (``SITE_NAME``),
+    the user's rooms."""
+    return {"site_name": current_app.config["SITE_NAME"], "joined_rooms": _joined_rooms}
 
 
 def init_templating(app: Erlen) -> None:

@@ -21,11 +21,13 @@ from dataclasses import dataclass
 from dataclasses import field
 from pathlib import Path
 
+import yaml
 from stack import log_records
 
 ROOT = Path(__file__).resolve().parents[2]
 ENGINE_SCRIPT = ROOT / "scripts" / "docker-engine.sh"
-PROJECT = "erlen"  # docker-compose.yml's `name:`
+# docker-compose.yml's `name:` (scripts/rename.py changes it in a fork).
+PROJECT = str(yaml.safe_load((ROOT / "docker-compose.yml").read_text())["name"])
 PROJECT_LABEL = f"label=com.docker.compose.project={PROJECT}"
 # Anonymous volumes are named by the engine with 64 hex digits.
 ANONYMOUS_VOLUME = re.compile(r"^[0-9a-f]{64}$")

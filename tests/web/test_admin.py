@@ -40,15 +40,30 @@ def root(sign_in: SignIn) -> FlaskClient:
 
 
 def test_visitors_log_in_and_members_are_refused(client: FlaskClient, sign_in: SignIn) -> None:
-    for path in ("/admin/users", "/admin/jobs/failed"):
+    for path in ("/admin/", "/admin/users", "/admin/jobs/failed"):
         response = client.get(path)
         assert response.status_code == 302 and response.headers["Location"].startswith("/login")
     member = sign_in("bob")
-    for path in ("/admin/users", "/admin/jobs/failed"):
+    for path in ("/admin/", "/admin/users", "/admin/jobs/failed"):
         refused = member.get(path)
         assert refused.status_code == 403 and "This page is for admins." in _text(refused)
-    assert member.post("/admin/jobs/failed/purge").status_code == 403
-    assert 'href="/admin/users"' not in _text(member.get("/rooms/"))
+    for path in (
+        "/admin/jobs/failed/purge",
+        "/admin/jobs/failed/retry",
+        "/admin/users/1/reactivate",
+    ):
+        assert member.post(path).status_code == 403, path
+
+
+def test_the_admin_index_is_the_user_list(root: FlaskClient) -> None:
+    response = root.get("/admin/")
+    assert response.status_code == 302 and response.headers["Location"] == "/admin/users"
+
+
+def test_unknown_users_are_404_for_an_admin(root: FlaskClient) -> None:
+    for action in ("deactivate", "reactivate"):
+        response = root.post(f"/admin/users/999999/{action}")
+        assert response.status_code == 404, action
 
 
 def test_the_admin_blueprint_has_its_own_templates_and_static_files(root: FlaskClient) -> None:

@@ -84,6 +84,12 @@ def test_wrong_revoked_and_malformed_tokens_get_401(app: Erlen, ada: FlaskClient
     assert (ada.get("/api/v1/tokens").get_json() or {})["items"] == []
 
 
+def test_a_visitor_is_sent_to_log_in_for_the_tokens_page(client: FlaskClient) -> None:
+    for response in (client.get("/account/tokens"), client.post("/account/tokens")):
+        assert response.status_code == 302
+        assert response.headers["Location"].startswith("/login?next=")
+
+
 def test_a_token_is_revoked_from_the_page_and_only_by_its_owner(
     app: Erlen, ada: FlaskClient, sign_in: SignIn
 ) -> None:

@@ -3,6 +3,7 @@ each refusal a problem+json with a useful ``detail``."""
 
 from __future__ import annotations
 
+import re
 import typing as t
 
 import pytest
@@ -209,4 +210,13 @@ def test_the_openapi_document_describes_every_room_route(client: FlaskClient) ->
         "/api/v1/rooms/{room_id}/messages/{message_id}",
         "/api/v1/rooms/{room_id}/presence",
     }
-    assert client.get("/api/v1/docs").status_code == 200
+    docs = client.get("/api/v1/docs")
+    assert docs.status_code == 200
+    # The page's script comes from the API's own static route (no CDN, the strict CSP).
+    script = re.search(r'<script src="([^"]+)"', docs.get_data(as_text=True))
+    assert script is not None and script.group(1).startswith("/api/v1/")
+    with client.get(script.group(1)) as js:
+        assert js.status_code == 200 and js.mimetype in {
+            "text/javascript",
+            "application/javascript",
+        }

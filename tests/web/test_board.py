@@ -145,6 +145,13 @@ def test_who_is_here_starts_empty_and_the_page_knows_its_own_name(client: FlaskC
         assert session["name"] == name  # what the realtime service shows for this page
 
 
+def test_static_files_are_served_by_web_too(client: FlaskClient) -> None:
+    # nginx serves /static/ in the stack; make dev and a bare web container serve it here.
+    with client.get("/static/style.css") as css:
+        assert css.status_code == 200 and css.mimetype == "text/css"
+    assert client.get("/static/no-such-file.css").status_code == 404
+
+
 def test_the_favicon_is_sent_with_conditional_answers(client: FlaskClient) -> None:
     with client.get("/favicon.ico") as first:
         assert first.status_code == 200 and first.mimetype == "image/png"

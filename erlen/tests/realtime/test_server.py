@@ -247,6 +247,26 @@ def test_subscribed_client_receives_events_published_from_another_thread(
     run(main())
 
 
+def test_an_open_connection_keeps_nothing_of_its_handshake(
+    make_broker: BrokerFactory, run: Runner
+) -> None:
+    # Idle connections are the common case: the handshake's headers (the cookie among
+    # them, ~2.5 KiB) are dropped once it is accepted; the connection works on.
+    broker = make_broker()
+    server = make_server(broker)
+
+    async def main() -> None:
+        async with running(server), client(server) as ws:
+            (connection,) = server._connections
+            assert connection.request is not None and len(connection.request.headers) == 0
+            assert connection.response is None
+            await subscribe(ws, "board")
+            await asyncio.to_thread(broker.publish, "board", {"event": "e", "data": 1})
+            assert (await recv(ws))["data"] == 1
+
+    run(main())
+
+
 def test_events_go_only_to_subscribers_of_their_channel(
     make_broker: BrokerFactory, run: Runner
 ) -> None:

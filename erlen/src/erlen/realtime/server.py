@@ -400,8 +400,12 @@ class RealtimeServer:
     async def _handle(self, connection: ServerConnection) -> None:
         assert isinstance(connection, RealtimeConnection)
         self._connections.add(connection)
-        # The handshake response (its headers) is not needed any more; an idle
-        # connection would keep it for as long as the socket.
+        # The handshake (request and response, with their headers: ~2.5 KiB) is not needed
+        # any more; an idle connection would keep it for as long as the socket. The request
+        # is also held by websockets' parser (a generator) for the connection's life, so
+        # its headers are emptied in place.
+        assert connection.request is not None
+        connection.request.headers.clear()
         connection.response = None
         try:
             # Written like fan-out frames: no send() machinery for a fixed first frame.

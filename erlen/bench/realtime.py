@@ -37,6 +37,7 @@ import argparse
 import asyncio
 import base64
 import collections
+import contextlib
 import json
 import multiprocessing
 import multiprocessing.connection
@@ -505,6 +506,57 @@ def publisher_bench(redis_url: str, n: int) -> dict[str, float]:
     return rates
 
 
+def _floor_reader(port: int, n: int, ready: t.Any) -> None:
+    import selectors
+
+    sockets = [socket.create_connection(("127.0.0.1", port)) for _ in range(n)]
+    selector = selectors.DefaultSelector()
+    for sock in sockets:
+        sock.setblocking(False)
+        selector.register(sock, selectors.EVENT_READ)
+    ready.set()
+    while True:
+        for key, _ in selector.select(1):
+            with contextlib.suppress(BlockingIOError):
+                if not key.fileobj.recv(65536):  # type: ignore[union-attr]
+                    return
+
+
+def send_floor(clients: int, rounds: int = 200) -> float:
+    """Server CPU per delivered message with nothing but the write: one ``socket.send()`` of
+    a ready 100-byte frame to each of ``clients`` loopback sockets per round, a reader
+    process draining them. On loopback the sender's CPU includes the kernel's TCP receive
+    path, so this is the least any server can spend per message while it writes each one
+    to its socket on its own (µs)."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(clients + 16)
+    ready = multiprocessing.Event()
+    reader = multiprocessing.Process(
+        target=_floor_reader, args=(listener.getsockname()[1], clients, ready), daemon=True
+    )
+    reader.start()
+    conns = [listener.accept()[0] for _ in range(clients)]
+    ready.wait(30)
+    for conn in conns:
+        conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        conn.setblocking(False)
+    frame = b"\x81\x62" + b"x" * 98
+    started = time.process_time()
+    for _ in range(rounds):
+        for conn in conns:
+            conn.send(frame)
+        time.sleep(0.01)  # rounds apart, as events are: nothing coalesces
+    cpu = time.process_time() - started
+    for conn in conns:
+        conn.close()
+    listener.close()
+    reader.join(5)
+    if reader.is_alive():
+        reader.kill()
+    return 1e6 * cpu / (rounds * clients)
+
+
 def percentile(values: list[float], q: float) -> float:
     if not values:
         return float("nan")
@@ -586,6 +638,12 @@ def main() -> None:
         default=3000,
         help="events for the publisher comparison (publish vs publish_many); 0 skips it",
     )
+    parser.add_argument(
+        "--no-floor",
+        dest="floor",
+        action="store_false",
+        help="skip measuring the bare send() floor of CPU per message",
+    )
     parser.add_argument("--json", help="write the results to this file")
     args = parser.parse_args()
     if args.quick:
@@ -607,6 +665,13 @@ def main() -> None:
         redis_client = redis.Redis.from_url(redis_url)
         if args.publisher_events:
             results["publisher"] = publisher_bench(redis_url, args.publisher_events)
+        if args.floor:
+            results["floor_us_per_send"] = send_floor(args.clients)
+            print(
+                f"floor: a bare send() of a ready frame to a loopback client costs"
+                f" {results['floor_us_per_send']:.1f} µs of sender CPU",
+                flush=True,
+            )
         from erlen.realtime import RedisBroker
 
         erlen_broker = RedisBroker(redis_url, prefix=KEY_PREFIX["erlen"])
@@ -734,6 +799,18 @@ def summary(results: dict[str, t.Any], kinds: list[str]) -> str:
         )
     if cpu_ratios:
         lines.append(f"  median CPU/msg ratio over steps: {statistics.median(cpu_ratios):.2f}")
+    floor = results.get("floor_us_per_send")
+    lean_steps = [r["cpu_us_per_msg"] for r in results["steps"] if r["server"] == "lean"]
+    if floor and lean_steps:
+        lean = statistics.median(lean_steps)
+        erlen = statistics.median(
+            r["cpu_us_per_msg"] for r in results["steps"] if r["server"] == "erlen"
+        )
+        lines.append(
+            f"  the write alone (bare send() floor, {floor:.1f} µs) is {floor / lean:.2f}× lean's"
+            f" median CPU/msg: no server writing each message on its own can go lower."
+            f" lean = {lean / floor:.2f}× the floor, erlen = {erlen / floor:.2f}×"
+        )
     return "\n".join(lines)
 
 

@@ -10,6 +10,8 @@ import uuid
 
 import httpx
 import pytest
+from nginx_errors import assert_error_page
+from nginx_errors import assert_problem
 from stack import Stack
 from websockets.exceptions import ConnectionClosed
 from websockets.exceptions import InvalidStatus
@@ -203,7 +205,21 @@ def test_nginx_refuses_an_oversize_body(stack: Stack) -> None:
             content=b"x" * (2 * 1024 * 1024),
             headers={"Content-Type": "application/json"},
         )
-    assert response.status_code == 413
+        form = visitor.http.post(
+            "/login",
+            content=b"x" * (2 * 1024 * 1024),
+            headers={"Content-Type": "application/x-www-form-urlencoded", "Accept": "text/html"},
+        )
+        page_script = visitor.http.post(
+            "/rooms/general/messages",
+            content=b"x" * (2 * 1024 * 1024),
+            headers={"Content-Type": "application/json", "Accept": "application/json"},
+        )
+    # nginx answers itself, as web would: a problem for the API, the styled page for a
+    # browser, a problem for the pages' fetch() (it asks for JSON first).
+    assert_problem(response, 413, "/api/messages")
+    assert_error_page(form, 413)
+    assert_problem(page_script, 413, "/rooms/general/messages")
 
 
 def test_the_request_id_reaches_the_web_service_log(stack: Stack) -> None:
@@ -253,3 +269,27 @@ def test_the_mail_catcher_answers_through_nginx_only_with_its_password(stack: St
     assert refused.headers["WWW-Authenticate"].startswith("Basic ")
     assert listed.status_code == 200 and isinstance(listed.json(), list)
     assert listed.headers["X-Request-ID"]  # nginx's, as on every answer
+
+
+def test_with_web_down_nginx_answers_a_styled_502_and_a_problem(stack: Stack) -> None:
+    stack.processes["web"].stop()
+    try:
+        with Visitor(stack) as visitor:
+            page = visitor.http.get("/rooms/", headers={"Accept": "text/html"})
+            board_api = visitor.http.get("/api/messages")
+            api_v1 = visitor.http.get(
+                "/api/v1/rooms?page=2", headers={"X-Request-ID": "web-is-down-1"}
+            )
+            stylesheet = visitor.http.get("/static/style.css")
+    finally:
+        stack.restart("web")
+    assert_error_page(page, 502)
+    assert_problem(board_api, 502, "/api/messages")
+    assert_problem(api_v1, 502, "/api/v1/rooms")
+    assert api_v1.headers["X-Request-ID"] == "web-is-down-1"
+    assert stylesheet.status_code == 200  # the page's style still comes, from nginx
+    with Visitor(stack) as visitor:
+        deadline = time.monotonic() + 10
+        while visitor.http.get("/healthz").status_code != 200 and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert visitor.http.get("/api/messages").status_code == 200

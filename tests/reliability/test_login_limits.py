@@ -20,6 +20,7 @@ import uuid
 import psycopg
 import pytest
 import redis
+from nginx_errors import assert_error_page
 from outside import address
 from outside import Client
 from outside import Figure
@@ -112,6 +113,9 @@ def test_nginx_limits_login_attempts_per_address(rstack: Stack, figure: Figure) 
     assert rids[:11] == [rid for rid in rids if log[rid][1] != "-"]
     assert by_nginx == rids[11:]
     assert log[neighbour_rid][1] != "-"  # another address still reaches web
+    for refused in responses[11:]:  # nginx's styled page, a login every 2 s
+        assert_error_page(refused, 429)
+        assert refused.headers["Retry-After"] == "2"
     figure("quick login attempts from one address passed by nginx", f"{11} of 15, then 429")
 
 

@@ -47,6 +47,14 @@ def replacements(root: Path, slug: str, title: str) -> dict[str, list[tuple[str,
         "web/environments.py": [(f'SITE_NAME = "{OLD_TITLE}"', f'SITE_NAME = "{title}"')],
         "web/api_v1/base.py": [(f'title="{OLD_TITLE} API"', f'title="{title} API"')],
         "deploy/k8s/base/config.env": [(f"\nKEY_PREFIX={OLD_SLUG}\n", f"\nKEY_PREFIX={slug}\n")],
+        # The pages nginx answers its own errors with (no template engine there).
+        **{
+            str(path.relative_to(root)): [
+                (f" · {OLD_TITLE}</title>", f" · {title}</title>"),
+                (f'class="brand" href="/">{OLD_TITLE}</a>', f'class="brand" href="/">{title}</a>'),
+            ]
+            for path in sorted((root / "web" / "static" / "errors").glob("*.html"))
+        },
         **{
             str(path.relative_to(root)): [(f"{OLD_SLUG}-app", f"{slug}-app")]
             for path in sorted((root / "deploy" / "k8s").rglob("*.yaml"))

@@ -29,7 +29,9 @@ def test_error_page_covers_exactly_the_statuses_with_pages() -> None:
 @pytest.mark.parametrize("status", sorted(TITLES))
 def test_each_page_is_styled_and_scriptless(status: int) -> None:
     page = (PAGES / f"{status}.html").read_text()
-    assert f"<title>{status} {TITLES[status]}</title>" in page
+    # Named like the app's pages (SITE_NAME; scripts/rename.py renames both).
+    assert f"<title>{status} {TITLES[status]} · erlen starter</title>" in page
+    assert '<a class="brand" href="/">erlen starter</a>' in page
     assert f"<h1>{status} {TITLES[status]}</h1>" in page
     assert '<link rel="stylesheet" href="/static/style.css">' in page
     assert "<!--erlen:request-id-->" in page  # nginx's sub_filter puts the request id here

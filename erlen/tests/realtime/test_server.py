@@ -28,6 +28,7 @@ from websockets.exceptions import InvalidStatus
 from websockets.typing import Origin
 
 import erlen
+from erlen import _fastpaths
 from erlen.realtime import CONTROL_CHANNEL
 from erlen.realtime import MemoryBroker
 from erlen.realtime import RealtimeServer
@@ -260,6 +261,8 @@ def test_an_open_connection_keeps_nothing_of_its_handshake(
             (connection,) = server._connections
             assert connection.request is not None and len(connection.request.headers) == 0
             assert connection.response is None
+            # Fan-out writes to its socket directly, unless the fast paths are off.
+            assert (connection._sock is not None) is _fastpaths.ENABLED
             await subscribe(ws, "board")
             await asyncio.to_thread(broker.publish, "board", {"event": "e", "data": 1})
             assert (await recv(ws))["data"] == 1

@@ -32,6 +32,7 @@ import inspect
 import json
 import logging
 import signal
+import socket
 import threading
 import time
 import typing as t
@@ -47,6 +48,7 @@ from websockets.http11 import Request
 from websockets.http11 import Response
 from websockets.protocol import OPEN
 
+from .. import _fastpaths
 from . import protocol
 from .auth import Authenticator
 from .auth import OriginPolicy
@@ -100,7 +102,15 @@ class RealtimeConnection(ServerConnection):
     attribute added to the instance dict of ``ServerConnection`` costs memory.
     """
 
-    __slots__ = ("session", "channels", "too_slow", "_tokens", "_tokens_at", "_flow")
+    __slots__ = ("session", "channels", "too_slow", "_tokens", "_tokens_at", "_flow", "_sock")
+
+    #: Whether fan-out may write to this connection's socket directly (``direct_send`` in
+    #: erlen._fastpaths); decided per class.
+    _fast_direct_send: t.ClassVar[bool]
+
+    def __init_subclass__(cls, **kwargs: t.Any) -> None:
+        super().__init_subclass__(**kwargs)
+        _fastpaths.decide(cls, RealtimeConnection)
 
     def __init__(self, *args: t.Any, **kwargs: t.Any) -> None:
         super().__init__(*args, **kwargs)
@@ -115,6 +125,8 @@ class RealtimeConnection(ServerConnection):
         # Set by the server: told when the socket's write buffer passes its high-water
         # mark and when it drains, so that only clients falling behind are ever checked.
         self._flow: set[RealtimeConnection] | None = None
+        #: The socket fan-out writes to directly, once open (see :func:`_direct_socket`).
+        self._sock: socket.socket | None = None
 
     def pause_writing(self) -> None:
         super().pause_writing()
@@ -127,7 +139,31 @@ class RealtimeConnection(ServerConnection):
             self._flow.discard(self)
 
 
+_fastpaths.decide(RealtimeConnection, RealtimeConnection)
+
 _NO_SESSION: Session = {}
+
+
+def _direct_socket(connection: RealtimeConnection) -> socket.socket | None:
+    """The socket fan-out may write to itself: that of CPython's plain asyncio socket
+    transport (whose unsent bytes wait in ``_buffer``), under websockets' protocol (whose
+    state is ``_state``). Any other transport or protocol: ``None``, and ``write()``.
+
+    Private attributes of both, read here only: ``tests/realtime`` runs the fan-out over
+    this path and, with ``ERLEN_NO_FAST_PATHS=1``, over ``write()``.
+    """
+    if not connection._fast_direct_send:
+        return None
+    transport: t.Any = connection.transport
+    sock = getattr(transport, "_sock", None)
+    if (
+        type(transport).__module__ != "asyncio.selector_events"
+        or not isinstance(sock, socket.socket)
+        or not hasattr(transport, "_buffer")
+        or getattr(connection.protocol, "_state", None) is not OPEN
+    ):
+        return None
+    return sock
 
 
 class RealtimeServer:
@@ -407,6 +443,7 @@ class RealtimeServer:
         assert connection.request is not None
         connection.request.headers.clear()
         connection.response = None
+        connection._sock = _direct_socket(connection)
         try:
             # Written like fan-out frames: no send() machinery for a fixed first frame.
             if connection.protocol.state is OPEN:
@@ -710,9 +747,30 @@ class RealtimeServer:
             if floors:
                 self._flush_joining(channel, members, floors, data, frames, seqs)
                 continue
+            size = len(data)
             for connection in members:
-                if connection.protocol.state is OPEN:
-                    connection.transport.write(data)
+                sock = connection._sock
+                if sock is None:
+                    if connection.protocol.state is OPEN:
+                        connection.transport.write(data)
+                    continue
+                # The direct path (_direct_socket): what transport.write() would do while
+                # nothing is buffered, without its Python frame per subscriber.
+                if connection.protocol._state is not OPEN:
+                    continue
+                transport: t.Any = connection.transport
+                if transport._buffer:  # behind: the rest must queue after what waits
+                    transport.write(data)
+                    continue
+                try:
+                    sent = sock.send(data)
+                except (BlockingIOError, InterruptedError):
+                    sent = 0
+                except OSError:
+                    transport.write(data)  # it reports the error and closes, as before
+                    continue
+                if sent != size:
+                    transport.write(data[sent:])
         if self._behind:
             self._check_behind()
 

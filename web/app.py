@@ -23,6 +23,7 @@ from .errors import register_error_handlers
 from .extensions import init_extensions
 from .health import views as health
 from .logs import init_request_logging
+from .metrics import init_metrics
 from .security import init_security_headers
 from .templating import init_templating
 
@@ -42,6 +43,7 @@ def create_app(
     configure(app, env, config)
     app.config.setdefault("SQLALCHEMY_DATABASE_URI", app.config["DATABASE_URL"])
     init_request_logging(app)
+    init_metrics(app)
     init_security_headers(app)
     init_extensions(app)
     init_audit(app)

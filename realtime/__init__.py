@@ -6,24 +6,26 @@ from __future__ import annotations
 import typing as t
 
 from erlen import Erlen
-from erlen.realtime import RealtimeServer
 from erlen.realtime.auth import SessionCookieAuth
 
 from web.extensions import publisher
 
 from .handlers import ChannelPolicy
 from .handlers import DatabaseRoomAccess
+from .metrics import MetricsRealtimeServer
 
 
-def create_server(app: Erlen, *, page_ports: t.Iterable[int] = ()) -> RealtimeServer:
+def create_server(app: Erlen, *, page_ports: t.Iterable[int] = ()) -> MetricsRealtimeServer:
     """The websocket server for ``app``'s configuration (same secret, broker and prefix).
 
     Pages are accepted from ``ALLOWED_ORIGINS`` and from the origin the socket was opened
     on (behind nginx, the page's own), plus, with ``page_ports``, from the socket's host on
     those ports: ``make dev`` serves the page on another port than the socket.
+
+    It also answers ``GET /metrics`` on its port (realtime/metrics.py).
     """
     policy = ChannelPolicy(DatabaseRoomAccess(app))
-    return RealtimeServer(
+    return MetricsRealtimeServer(
         same_host_ports=page_ports,
         broker=publisher.get_broker(app),
         auth=SessionCookieAuth.from_app(app),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import socket
 import time
 import typing as t
 import urllib.request
@@ -12,6 +13,7 @@ import httpx
 import pytest
 from nginx_errors import assert_error_page
 from nginx_errors import assert_problem
+from prometheus_client.parser import text_string_to_metric_families
 from stack import Stack
 from websockets.exceptions import ConnectionClosed
 from websockets.exceptions import InvalidStatus
@@ -293,3 +295,97 @@ def test_with_web_down_nginx_answers_a_styled_502_and_a_problem(stack: Stack) ->
         while visitor.http.get("/healthz").status_code != 200 and time.monotonic() < deadline:
             time.sleep(0.2)
         assert visitor.http.get("/api/messages").status_code == 200
+
+
+def _raw_get(port: int, target: str, headers: str = "") -> tuple[int, bytes]:
+    """GET ``target`` exactly as written (an HTTP client would normalize it): status, body."""
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+        request = f"GET {target} HTTP/1.1\r\nHost: localhost\r\n{headers}Connection: close\r\n"
+        sock.sendall(f"{request}\r\n".encode())
+        data = b""
+        while chunk := sock.recv(65536):
+            data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    return int(head.split(b" ", 2)[1]), body
+
+
+def _metrics(port: int) -> str:
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as r:
+        assert r.status == 200
+        assert r.headers["Content-Type"] == "text/plain; version=0.0.4; charset=utf-8"
+        return t.cast(bytes, r.read()).decode()
+
+
+def _sample(text: str, name: str, **labels: str) -> float | None:
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            if sample.name == name and sample.labels == labels:
+                return float(sample.value)
+    return None
+
+
+def test_metrics_are_not_served_through_nginx(stack: Stack) -> None:
+    port = stack.ports["nginx"]
+    # Every spelling nginx normalizes to /metrics, or under it: nginx answers them itself.
+    for target in (
+        "/metrics",
+        "/metrics?format=text",
+        "/metrics/",
+        "/metrics/x",
+        "/Metrics",
+        "/METRICS?x",
+        "/%6detrics",
+        "/%6Detrics",
+        "/metric%73",
+        "//metrics",
+        "/./metrics",
+        "/static/../metrics",
+        "/ws/../metrics",
+        "/metrics%2F",
+    ):
+        status, body = _raw_get(port, target)
+        assert status == 404, (target, status)
+        assert b"<center>nginx</center>" in body, target  # nginx's own page, not web's
+    # The rest reach web, whose path is then not /metrics: its own 404.
+    for target in ("/metrics%3Fx", "/metrics;x", "/metrics%20", "/metricsx"):
+        status, body = _raw_get(port, target)
+        assert status == 404, (target, status)
+        assert b"erlen_" not in body and b"process_" not in body, target
+
+
+def test_metrics_on_the_web_process_port(stack: Stack) -> None:
+    text = _metrics(stack.ports["web"])
+    assert _sample(text, "erlen_dependency_up", dependency="jobs_broker") == 1
+    assert _sample(text, "erlen_dependency_up", dependency="database") == 1
+    for name in ("erlen_jobs_queued", "erlen_jobs_delayed", "erlen_jobs_dead_letters"):
+        assert _sample(text, name, queue="default") is not None, name
+    assert _sample(text, "erlen_outbox_pending") is not None
+    assert "erlen_http_requests_total" in text
+    # What came through nginx is refused on the port too (a second line behind nginx).
+    status, body = _raw_get(stack.ports["web"], "/metrics", "X-Forwarded-For: 203.0.113.9\r\n")
+    assert status == 404 and b"erlen_" not in body
+
+
+def _realtime_sum(stack: Stack, name: str) -> float:
+    ports = [port for key, port in stack.ports.items() if key.startswith("realtime")]
+    return sum(_sample(_metrics(port), name) or 0.0 for port in ports)
+
+
+def test_realtime_metrics_show_an_open_socket(stack: Stack) -> None:
+    connections = _realtime_sum(stack, "erlen_realtime_connections")
+    delivered = _realtime_sum(stack, "erlen_realtime_messages_delivered_total")
+    with Visitor(stack) as visitor:
+        visitor.open_board()
+        with visitor.websocket() as ws:
+            subscribe(ws)
+            assert _realtime_sum(stack, "erlen_realtime_connections") == connections + 1
+            assert _realtime_sum(stack, "erlen_realtime_subscriptions") >= 1
+            created = visitor.http.post("/api/messages", json={"body": "counted"})
+            message_id = created.json()["id"]
+            receive(
+                ws, lambda f: f.get("event") == "message.posted" and f["data"]["id"] == message_id
+            )
+            assert _realtime_sum(stack, "erlen_realtime_messages_delivered_total") > delivered
+    port = stack.ports["realtime0"]
+    status, body = _raw_get(port, "/metrics", "X-Forwarded-For: 203.0.113.9\r\n")
+    assert status == 404 and b"erlen_" not in body

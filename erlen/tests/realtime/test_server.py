@@ -165,6 +165,37 @@ def test_healthz_answers_over_plain_http_with_broker_state(
     assert body["connections"] == 0
 
 
+def test_http_routes_answer_plain_http_and_stats_count_the_fan_out(
+    make_broker: BrokerFactory, run: Runner
+) -> None:
+    broker = make_broker()
+    server = make_server(broker)
+    seen: list[str] = []
+
+    def stats_route(request: t.Any) -> tuple[int, str, str]:
+        seen.append(request.path)
+        return 200, "text/plain; version=0.0.4", json.dumps(server.stats())
+
+    server.http_routes["/stats"] = stats_route
+
+    async def main() -> dict[str, t.Any]:
+        async with running(server), client(server) as one, client(server) as two:
+            for ws in (one, two):
+                await subscribe(ws, "board")
+            await asyncio.to_thread(broker.publish, "board", {"event": "e", "data": 1})
+            for ws in (one, two):
+                assert (await recv(ws))["data"] == 1
+            url = f"http://127.0.0.1:{server.port}/stats?x=1"
+            response = await asyncio.to_thread(urllib.request.urlopen, url, timeout=5)
+            with response:
+                assert response.headers["Content-Type"] == "text/plain; version=0.0.4"
+                return json.load(response)  # type: ignore[no-any-return]
+
+    stats = run(main())
+    assert seen == ["/stats?x=1"]
+    assert stats == {"connections": 2, "channels": 1, "subscriptions": 2, "delivered": 2}
+
+
 def test_handshake_is_refused_before_upgrade_without_valid_session_or_origin(
     make_broker: BrokerFactory, run: Runner
 ) -> None:

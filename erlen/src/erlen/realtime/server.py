@@ -95,6 +95,11 @@ PublishCallable = t.Callable[
 ]
 
 
+#: ``route(request) -> (status, content_type, body)``: a plain HTTP answer on the server's
+#: port (see ``http_routes``).
+HttpRoute = t.Callable[[Request], tuple[int, str, str]]
+
+
 class RealtimeConnection(ServerConnection):
     """A websocket connection that knows its session and its subscriptions.
 
@@ -204,6 +209,10 @@ class RealtimeServer:
         no presence is kept.
     :param presence_interval: Seconds between renewals of this replica's presence
         entries; a replica that stops renewing them (it crashed) loses them after three.
+    :param http_routes: Plain HTTP answers on the server's port besides ``/healthz``, by
+        exact path: ``route(request) -> (status, content_type, body)``, answered before
+        the websocket handshake (e.g. ``/metrics`` from :meth:`stats`). Also
+        :attr:`http_routes` after construction.
     """
 
     def __init__(
@@ -231,8 +240,14 @@ class RealtimeServer:
         close_timeout: float | None = 5,
         presence_id: PresenceIdCallable | None = None,
         presence_interval: float = 5.0,
+        http_routes: t.Mapping[str, HttpRoute] | None = None,
     ) -> None:
         self.broker = broker
+        #: Plain HTTP answers by path (see the ``http_routes`` parameter).
+        self.http_routes: dict[str, HttpRoute] = dict(http_routes or {})
+        #: Event frames fan-out queued for subscribers since start, one per subscriber per
+        #: event (see :meth:`stats`).
+        self.delivered = 0
         self.auth = auth
         self.origins = OriginPolicy(
             allowed_origins,
@@ -391,6 +406,16 @@ class RealtimeServer:
         thread.start()
         return thread
 
+    def stats(self) -> dict[str, int]:
+        """This server's counts, for metrics: open connections, channels with a
+        subscriber here, subscriptions, and event frames delivered since start."""
+        return {
+            "connections": len(self._connections),
+            "channels": len(self._members),
+            "subscriptions": sum(len(m) for m in self._members.values()),
+            "delivered": self.delivered,
+        }
+
     def health(self) -> dict[str, t.Any]:
         """What ``GET /healthz`` reports."""
         return {
@@ -410,6 +435,13 @@ class RealtimeServer:
             # websockets' Headers is a multidict: setting a header adds one.
             del response.headers["Content-Type"]
             response.headers["Content-Type"] = "application/json"
+            return response
+        route = self.http_routes.get(path)
+        if route is not None:
+            status, content_type, body = route(request)
+            response = connection.respond(status, body)
+            del response.headers["Content-Type"]
+            response.headers["Content-Type"] = content_type
             return response
         if self.path is not None and path != self.path:
             return connection.respond(404, "Not found.\n")
@@ -743,6 +775,7 @@ class RealtimeServer:
             if not members:
                 continue
             data = frames[0] if len(frames) == 1 else b"".join(frames)
+            self.delivered += len(frames) * len(members)
             floors = self._floors.get(channel)
             if floors:
                 self._flush_joining(channel, members, floors, data, frames, seqs)

@@ -6,16 +6,17 @@ from __future__ import annotations
 import typing as t
 
 from erlen import Erlen
+from erlen.realtime import RealtimeServer
 from erlen.realtime.auth import SessionCookieAuth
 
 from web.extensions import publisher
 
 from .handlers import ChannelPolicy
 from .handlers import DatabaseRoomAccess
-from .metrics import MetricsRealtimeServer
+from .metrics import serve_metrics
 
 
-def create_server(app: Erlen, *, page_ports: t.Iterable[int] = ()) -> MetricsRealtimeServer:
+def create_server(app: Erlen, *, page_ports: t.Iterable[int] = ()) -> RealtimeServer:
     """The websocket server for ``app``'s configuration (same secret, broker and prefix).
 
     Pages are accepted from ``ALLOWED_ORIGINS`` and from the origin the socket was opened
@@ -25,7 +26,7 @@ def create_server(app: Erlen, *, page_ports: t.Iterable[int] = ()) -> MetricsRea
     It also answers ``GET /metrics`` on its port (realtime/metrics.py).
     """
     policy = ChannelPolicy(DatabaseRoomAccess(app))
-    return MetricsRealtimeServer(
+    server = RealtimeServer(
         same_host_ports=page_ports,
         broker=publisher.get_broker(app),
         auth=SessionCookieAuth.from_app(app),
@@ -35,3 +36,5 @@ def create_server(app: Erlen, *, page_ports: t.Iterable[int] = ()) -> MetricsRea
         presence_id=policy.presence_id,
         path="/ws",
     )
+    serve_metrics(server)
+    return server

@@ -27,9 +27,7 @@ from prometheus_client.core import CounterMetricFamily
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4
 from prometheus_client.registry import Collector
-from websockets.asyncio.server import ServerConnection
 from websockets.http11 import Request
-from websockets.http11 import Response
 
 if t.TYPE_CHECKING:  # pragma: no cover
     from prometheus_client import Metric
@@ -39,31 +37,30 @@ _PROXY_HEADERS = ("X-Forwarded-For", "Forwarded", "X-Real-IP")
 
 
 class _ServerCollector(Collector):
-    def __init__(self, server: MetricsRealtimeServer) -> None:
+    def __init__(self, server: RealtimeServer) -> None:
         self.server = server
 
     def collect(self) -> t.Iterable[Metric]:
-        server = self.server
-        members = server._members
+        stats = self.server.stats()
         yield GaugeMetricFamily(
-            "erlen_realtime_connections", "Open websockets.", value=len(server._connections)
+            "erlen_realtime_connections", "Open websockets.", value=stats["connections"]
         )
         yield GaugeMetricFamily(
             "erlen_realtime_channels",
             "Channels with at least one subscriber on this replica.",
-            value=len(members),
+            value=stats["channels"],
         )
         yield GaugeMetricFamily(
             "erlen_realtime_subscriptions",
             "Subscriptions (a connection on a channel) on this replica.",
-            value=sum(len(m) for m in members.values()),
+            value=stats["subscriptions"],
         )
         yield CounterMetricFamily(
             "erlen_realtime_messages_delivered",
             "Event frames fan-out queued for subscribers (one per subscriber per event).",
-            value=server.delivered,
+            value=stats["delivered"],
         )
-        health = server.broker.health()
+        health = self.server.broker.health()
         yield GaugeMetricFamily(
             "erlen_realtime_broker_up",
             "Whether the broker (Redis pub/sub) is connected (1) or not (0).",
@@ -77,43 +74,15 @@ class _ServerCollector(Collector):
             )
 
 
-class MetricsRealtimeServer(RealtimeServer):
-    """The realtime server, also answering ``GET /metrics``.
+def serve_metrics(server: RealtimeServer) -> None:
+    """Answer ``GET /metrics`` on ``server``'s port (its ``http_routes``), from a registry
+    of its own (not prometheus_client's global one)."""
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(_ServerCollector(server))
 
-    Counting deliveries costs one multiplication per channel per loop pass, not per
-    subscriber: :meth:`_flush` is wrapped, not changed.
-    """
-
-    def __init__(self, *args: t.Any, **kwargs: t.Any) -> None:
-        super().__init__(*args, **kwargs)
-        #: Event frames queued for subscribers since start (see the module).
-        self.delivered = 0
-        # A registry of its own, not prometheus_client's global one.
-        self.registry = CollectorRegistry(auto_describe=False)
-        self.registry.register(_ServerCollector(self))
-
-    def metrics(self) -> bytes:
-        """What ``GET /metrics`` answers."""
-        return generate_latest(self.registry)
-
-    def _process_request(self, connection: ServerConnection, request: Request) -> Response | None:
-        if request.path.partition("?")[0] != PATH:
-            return super()._process_request(connection, request)
+    def metrics(request: Request) -> tuple[int, str, str]:
         if any(name in request.headers for name in _PROXY_HEADERS):
-            return connection.respond(404, "Not found.\n")
-        response = connection.respond(200, self.metrics().decode())
-        # websockets' Headers is a multidict: setting a header adds one.
-        del response.headers["Content-Type"]
-        response.headers["Content-Type"] = CONTENT_TYPE_PLAIN_0_0_4
-        response.headers["Cache-Control"] = "no-store"
-        return response
+            return 404, "text/plain; charset=utf-8", "Not found.\n"
+        return 200, CONTENT_TYPE_PLAIN_0_0_4, generate_latest(registry).decode()
 
-    def _flush(self) -> None:
-        members = self._members
-        delivered = 0
-        for channel, (frames, _seqs) in self._pending.items():
-            subscribers = members.get(channel)
-            if subscribers:
-                delivered += len(frames) * len(subscribers)
-        self.delivered += delivered
-        super()._flush()
+    server.http_routes[PATH] = metrics

@@ -53,7 +53,7 @@ def replacements(root: Path, slug: str, title: str) -> dict[str, list[tuple[str,
                 (f" · {OLD_TITLE}</title>", f" · {title}</title>"),
                 (f'class="brand" href="/">{OLD_TITLE}</a>', f'class="brand" href="/">{title}</a>'),
             ]
-            for path in sorted((root / "web" / "static" / "errors").glob("*.html"))
+            for path in [root / "web" / "static" / "errors" / "error.html"]
         },
         **{
             str(path.relative_to(root)): [(f"{OLD_SLUG}-app", f"{slug}-app")]

@@ -1,6 +1,6 @@
 """What nginx answers itself (413, 429, 502, 503, 504) as the app answers its own errors.
 
-nginx/templates/erlen.conf.template sends browsers a styled page from web/static/errors/
+nginx/templates/erlen.conf.template sends browsers a styled page (web/static/errors/error.html)
 and API clients (paths under /api, or asking for JSON first) an RFC 9457 problem with the
 members web's problems have (web/errors.py). The integration and reliability tiers check
 both shapes with these helpers.
@@ -30,6 +30,8 @@ def assert_error_page(response: httpx.Response, status: int) -> None:
     assert response.headers["Content-Type"].startswith("text/html"), response.headers
     page = response.text
     assert f"<h1>{status} {TITLES[status]}</h1>" in page, page
+    assert f"<title>{status} {TITLES[status]} · " in page
+    assert "<!--erlen:" not in page  # nginx filled in every marker
     assert '<link rel="stylesheet" href="/static/style.css">' in page
     assert "<script" not in page and not re.search(r"\son[a-z]+=", page)  # no inline script
     policy = response.headers["Content-Security-Policy"]

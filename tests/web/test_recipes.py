@@ -292,8 +292,8 @@ def test_rename_gives_the_fork_its_names_and_refuses_to_run_twice(tmp_path: Path
     assert "${KEY_PREFIX:-acme}" in compose and "${POSTGRES_DB:-acme}" in compose
     assert "\nPOSTGRES_USER=acme\n" in (fork / ".env.example").read_text()
     assert 'name = "acme"' in (fork / "pyproject.toml").read_text()
-    page = (fork / "web/static/errors/502.html").read_text()
-    assert "<title>502 Bad Gateway · Acme Chat</title>" in page and ">Acme Chat</a>" in page
+    page = (fork / "web/static/errors/error.html").read_text()
+    assert "<title><!--erlen:title--> · Acme Chat</title>" in page and ">Acme Chat</a>" in page
     k8s = "".join(p.read_text() for p in (fork / "deploy").rglob("*.yaml"))
     assert "erlen-app" not in k8s and "acme-app" in k8s
     # The framework keeps its name: the commands, the imports.

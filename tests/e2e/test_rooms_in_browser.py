@@ -248,7 +248,7 @@ def test_a_forgotten_password_is_reset_through_the_caught_mail(
             if subject.count():
                 break
             mail.wait_for_timeout(500)
-        expect(subject).to_have_text("Reset your erlen password")
+        expect(subject).to_have_text("Reset your erlen starter password")
         subject.click()
         mail.click("pre.mail-text a[href*='/password/reset/']")
         expect(mail).to_have_url(re.compile(r"/password/reset/"))

@@ -1,5 +1,5 @@
-"""Password reset by email, through a real SMTP server (aiosmtpd) and the job worker, and
-the profile's password and email changes."""
+"""Password reset by email, through a real SMTP server (the stack's mail catcher, on
+aiosmtpd) and the job worker, and the profile's password and email changes."""
 
 from __future__ import annotations
 
@@ -7,30 +7,20 @@ import logging
 import socket
 import time
 import typing as t
-from email import message_from_bytes
-from email.message import Message
 
 import pytest
 from aiosmtpd.controller import Controller
 from erlen import Erlen
 from erlen.testing import FlaskClient
 
+from mailcatcher import SMTPHandler
+from mailcatcher.inbox import CaughtMessage
+from mailcatcher.inbox import Inbox
 from web import mail
 
 SignIn = t.Callable[..., FlaskClient]
 PASSWORD = "correct horse battery"  # sign_in's
 NEW_PASSWORD = "a brand new password"
-
-
-class Inbox:
-    """What the SMTP server received."""
-
-    def __init__(self) -> None:
-        self.messages: list[Message] = []
-
-    async def handle_DATA(self, server: t.Any, session: t.Any, envelope: t.Any) -> str:
-        self.messages.append(message_from_bytes(envelope.content))
-        return "250 OK"
 
 
 def _free_port() -> int:
@@ -44,7 +34,7 @@ def inbox(app: Erlen) -> t.Iterator[Inbox]:
     """A real SMTP server on a free port; the app sends its mail there."""
     received = Inbox()
     port = _free_port()
-    controller = Controller(received, hostname="127.0.0.1", port=port)
+    controller = Controller(SMTPHandler(received), hostname="127.0.0.1", port=port)
     controller.start()
     app.config.update(MAIL_BACKEND="smtp", MAIL_SERVER="127.0.0.1", MAIL_PORT=port)
     try:
@@ -61,10 +51,8 @@ def _ask_for_link(client: FlaskClient, email: str) -> t.Any:
     return client.post("/password/forgot", data={"email": email})
 
 
-def _link(message: Message) -> str:
-    body = message.get_payload(decode=True)
-    assert isinstance(body, bytes)
-    line = next(x for x in body.decode().splitlines() if "/password/reset/" in x)
+def _link(message: CaughtMessage) -> str:
+    line = next(x for x in message.text.splitlines() if "/password/reset/" in x)
     return "/password/reset/" + line.split("/password/reset/", 1)[1].strip()
 
 
@@ -95,10 +83,9 @@ def test_a_reset_link_arrives_by_mail_and_works_once(
     asked = _ask_for_link(client, "ADA@example.com ")
     assert asked.status_code == 302 and asked.headers["Location"] == "/login"
     worker.drain()
-    assert len(inbox.messages) == 1
-    message = inbox.messages[0]
-    assert message["To"] == "ada@example.com"
-    assert message["Subject"] == "Reset your erlen password"
+    (message,) = inbox.newest_first()
+    assert message.recipients == ("ada@example.com",)
+    assert message.subject == "Reset your erlen starter password"
     link = _link(message)
 
     form = client.get(link)
@@ -126,7 +113,7 @@ def test_an_unknown_address_gets_the_same_answer_and_no_mail(
     page = _text(client.get("/login"))
     assert "If an account has that address" in page
     worker.drain()
-    assert inbox.messages == []
+    assert inbox.newest_first() == []
 
 
 def test_an_expired_or_tampered_link_is_refused(
@@ -135,7 +122,7 @@ def test_an_expired_or_tampered_link_is_refused(
     app.config["PASSWORD_RESET_MAX_AGE"] = 1
     _ask_for_link(client, "ada@example.com")
     worker.drain()
-    link = _link(inbox.messages[0])
+    link = _link(inbox.newest_first()[0])
     tampered = link[:-3] + ("abc" if not link.endswith("abc") else "xyz")
     assert client.get(tampered).status_code == 400
     assert client.get("/password/reset/garbage").status_code == 400

@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import typing as t
 
+from erlen import current_app
 from erlen import render_template
 from erlen import url_for
 from erlen.ext.sqlalchemy import SessionLike
@@ -83,7 +84,8 @@ def request_reset(*, session: SessionLike, email: str, secret_key: str) -> None:
         "auth.reset_password", token=make_token(user, secret_key=secret_key), _external=True
     )
     text = render_template("email/password_reset.txt", user=user, link=link)
-    outbox.send(session, send_email, user.email, "Reset your erlen password", text)
+    subject = f"Reset your {current_app.config['SITE_NAME']} password"
+    outbox.send(session, send_email, user.email, subject, text)
     session.commit()
 
 

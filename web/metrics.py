@@ -76,6 +76,18 @@ _METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"
 _PROXY_HEADERS = ("HTTP_X_FORWARDED_FOR", "HTTP_FORWARDED", "HTTP_X_REAL_IP")
 
 
+def dependency_up(dependency: str, up: bool) -> GaugeMetricFamily:
+    """``erlen_dependency_up{dependency}``: whether this scrape could read it (merged into
+    one family by :class:`_UpMerger`)."""
+    family = GaugeMetricFamily(
+        "erlen_dependency_up",
+        "Whether this scrape could read the dependency (1) or not (0).",
+        labels=["dependency"],
+    )
+    family.add_metric([dependency], 1 if up else 0)
+    return family
+
+
 class JobsCollector(Collector):
     """The job queues' gauges, read from the Redis broker when scraped."""
 
@@ -99,22 +111,15 @@ class JobsCollector(Collector):
         broker = state.broker
         if not isinstance(broker, RedisBroker):
             return  # the in-memory broker: nothing another process could see
-        up = GaugeMetricFamily(
-            "erlen_dependency_up",
-            "Whether this scrape could read the dependency (1) or not (0).",
-            labels=["dependency"],
-        )
         try:
             counts = self._read(
                 broker.namespace, {q_name(a.queue_name) for a in state.actors.values()}
             )
         except Exception as e:  # a scrape reports what it can
             log.warning("metrics: reading the job queues failed: %s", type(e).__name__)
-            up.add_metric(["jobs_broker"], 0)
-            yield up
+            yield dependency_up("jobs_broker", False)
             return
-        up.add_metric(["jobs_broker"], 1)
-        yield up
+        yield dependency_up("jobs_broker", True)
         for name, documentation, index in (
             ("erlen_jobs_queued", "Jobs waiting for a worker, per queue.", 0),
             ("erlen_jobs_delayed", "Delayed jobs and retries not yet due, per queue.", 1),
@@ -163,20 +168,13 @@ class OutboxCollector(Collector):
         self.app = app
 
     def collect(self) -> t.Iterable[Metric]:
-        up = GaugeMetricFamily(
-            "erlen_dependency_up",
-            "Whether this scrape could read the dependency (1) or not (0).",
-            labels=["dependency"],
-        )
         try:
             pending, oldest = outbox.backlog(self.app)
         except Exception as e:  # a scrape reports what it can
             log.warning("metrics: counting the outbox failed: %s", type(e).__name__)
-            up.add_metric(["database"], 0)
-            yield up
+            yield dependency_up("database", False)
             return
-        up.add_metric(["database"], 1)
-        yield up
+        yield dependency_up("database", True)
         yield GaugeMetricFamily(
             "erlen_outbox_pending", "Outbox rows waiting for delivery.", value=pending
         )

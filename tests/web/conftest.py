@@ -1,4 +1,5 @@
-"""Records what the web tier's requests reached (served_routes.SERVED)."""
+"""The web tier's shared fixtures (signed-in users), and the recorder of what its requests
+reached (served_routes.SERVED)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import typing as t
 import pytest
 from erlen import request
 from erlen.signals import request_finished
+from erlen.testing import FlaskClient
 from served_routes import SENT_TO_LOGIN
 from served_routes import SERVED
 
@@ -23,3 +25,15 @@ def _record_served_routes() -> t.Iterator[None]:
     request_finished.connect(record)
     yield
     request_finished.disconnect(record)
+
+
+@pytest.fixture
+def ada(sign_in: t.Callable[..., FlaskClient]) -> FlaskClient:
+    """A browser-like client signed in as a new account, ada (a file may override it)."""
+    return sign_in("ada")
+
+
+@pytest.fixture
+def bob(sign_in: t.Callable[..., FlaskClient]) -> FlaskClient:
+    """Another one, bob."""
+    return sign_in("bob")

@@ -26,11 +26,6 @@ def _bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 
 
-@pytest.fixture
-def ada(sign_in: SignIn) -> FlaskClient:
-    return sign_in("ada")
-
-
 def _new_token(client: FlaskClient, name: str = "laptop") -> str:
     response = client.post("/api/v1/tokens", json={"name": name})
     assert response.status_code == 201, _text(response)

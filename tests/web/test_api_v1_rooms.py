@@ -28,16 +28,6 @@ def _problem(response: t.Any, status: int) -> dict[str, t.Any]:
     return body
 
 
-@pytest.fixture
-def ada(sign_in: SignIn) -> FlaskClient:
-    return sign_in("ada")
-
-
-@pytest.fixture
-def bob(sign_in: SignIn) -> FlaskClient:
-    return sign_in("bob")
-
-
 def _room(client: FlaskClient, name: str = "General", **fields: t.Any) -> dict[str, t.Any]:
     response = client.post("/api/v1/rooms", json={"name": name, **fields})
     assert response.status_code == 201, response.get_data(as_text=True)

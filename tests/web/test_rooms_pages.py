@@ -32,16 +32,6 @@ def _create(client: FlaskClient, name: str, **form: str) -> t.Any:
     return client.post("/rooms/", data={"name": name, **form})
 
 
-@pytest.fixture
-def ada(sign_in: SignIn) -> FlaskClient:
-    return sign_in("ada")
-
-
-@pytest.fixture
-def bob(sign_in: SignIn) -> FlaskClient:
-    return sign_in("bob")
-
-
 def test_visitors_are_sent_to_log_in_and_back(client: FlaskClient) -> None:
     response = client.get("/rooms/general")
     assert response.status_code == 302

@@ -14,24 +14,10 @@
   const form = document.getElementById("post-form");
   const input = document.getElementById("body");
   const postError = document.getElementById("post-error");
-  const { liveState, typingIndicator, getJSON, postForm } = ErlenPage;
+  const { liveState, typingIndicator, getJSON, postForm, messageItem } = ErlenPage;
 
   function render(message) {
-    let item = document.getElementById("message-" + message.id);
-    if (!item) {
-      item = document.createElement("li");
-      item.id = "message-" + message.id;
-      item.dataset.id = String(message.id);
-      const author = document.createElement("span");
-      author.className = "author";
-      const body = document.createElement("span");
-      body.className = "body";
-      const words = document.createElement("span");
-      words.className = "words";
-      item.append(author, body, words);
-      const newer = Array.from(list.children).find((li) => Number(li.dataset.id) < message.id);
-      list.insertBefore(item, newer || null);
-    }
+    const [item] = messageItem(list, message.id, ["span.author", "span.body", "span.words"], true);
     item.querySelector(".author").textContent = message.author;
     item.querySelector(".body").textContent = message.body;
     const processed = message.word_count !== null && message.word_count !== undefined;

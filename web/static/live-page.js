@@ -1,5 +1,6 @@
 // What the live pages (board.js, room.js) share: the "Live updates" state, "typing…", the
-// page's CSRF token, a JSON GET, and the post form's submit over the API. No dependencies.
+// page's CSRF token, a JSON GET, the post form's submit over the API, and a message's list
+// item. No dependencies.
 (function (global) {
   "use strict";
 
@@ -72,5 +73,27 @@
     });
   }
 
-  global.ErlenPage = { liveState, typingIndicator, csrfToken, getJSON, postForm };
+  // The <li> of message `id` in `list`, made the first time with one child per entry of
+  // `parts` (a tag, or "tag.class"), and kept in id order — ascending, or newest first —
+  // whatever order events and fetches arrive in. Returns [item, created].
+  function messageItem(list, id, parts, newestFirst) {
+    let item = document.getElementById("message-" + id);
+    if (item) return [item, false];
+    item = document.createElement("li");
+    item.id = "message-" + id;
+    item.dataset.id = String(id);
+    for (const part of parts) {
+      const [tag, className] = part.split(".");
+      const child = document.createElement(tag);
+      if (className) child.className = className;
+      item.append(child);
+    }
+    const after = Array.from(list.children).find((li) =>
+      newestFirst ? Number(li.dataset.id) < id : Number(li.dataset.id) > id,
+    );
+    list.insertBefore(item, after || null);
+    return [item, true];
+  }
+
+  global.ErlenPage = { liveState, typingIndicator, csrfToken, getJSON, postForm, messageItem };
 })(window);

@@ -18,7 +18,7 @@
   const input = document.getElementById("body");
   const postError = document.getElementById("post-error");
   const me = document.getElementById("me").dataset.name;
-  const { liveState, typingIndicator, csrfToken, getJSON, postForm } = ErlenPage;
+  const { liveState, typingIndicator, csrfToken, getJSON, postForm, messageItem } = ErlenPage;
 
   // The body with each @name wrapped, built from text nodes (never innerHTML).
   function bodyNodes(text) {
@@ -74,22 +74,15 @@
   function render(message) {
     const empty = document.getElementById("no-messages");
     if (empty) empty.remove();
-    let item = document.getElementById("message-" + message.id);
-    if (!item) {
-      item = document.createElement("li");
-      item.id = "message-" + message.id;
-      item.dataset.id = String(message.id);
-      const author = document.createElement("span");
-      author.className = "author";
-      const time = document.createElement("time");
-      time.textContent = "just now";
-      const body = document.createElement("span");
-      body.className = "body";
-      item.append(author, time, body);
+    const [item, created] = messageItem(
+      list,
+      message.id,
+      ["span.author", "time", "span.body"],
+      false,
+    );
+    if (created) {
+      item.querySelector("time").textContent = "just now";
       if (isAdmin || message.user_id === myId) item.append(actions(message));
-      // Keep the list in id order, whatever order events and fetches arrive in.
-      const later = Array.from(list.children).find((li) => Number(li.dataset.id) > message.id);
-      list.insertBefore(item, later || null);
     }
     item.className = "message " + (message.word_count === null ? "pending" : "processed");
     item.querySelector(".author").textContent = message.author;

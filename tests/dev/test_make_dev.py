@@ -10,7 +10,6 @@ import contextlib
 import json
 import os
 import signal
-import socket
 import subprocess
 import time
 import typing as t
@@ -18,6 +17,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from stack import free_port
 from websockets.exceptions import InvalidStatus
 from websockets.sync.client import connect
 from websockets.typing import Origin
@@ -27,16 +27,10 @@ from web.services import demo
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @contextlib.contextmanager
 def _make_dev(tmp_path: Path, *args: str) -> t.Iterator[tuple[int, int, Path]]:
     """Run `make dev` with its own instance folder; yield its ports and log once it answers."""
-    port, realtime_port = _free_port(), _free_port()
+    port, realtime_port = free_port(), free_port()
     env = {
         key: value
         for key, value in os.environ.items()

@@ -18,6 +18,7 @@ import contextlib
 import json
 import os
 import pwd
+import random
 import shutil
 import signal
 import socket
@@ -54,10 +55,39 @@ class StackError(RuntimeError):
     """The stack could not be started; the message includes the failing service's log."""
 
 
+_handed_out: set[int] = set()
+
+
+def _ephemeral_ports() -> range:
+    """The ports the kernel hands out to outgoing connections and to bind(port 0)."""
+    try:
+        low, high = Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()
+        return range(int(low), int(high) + 1)
+    except (OSError, ValueError):
+        return range(32768, 61000)  # Linux's default
+
+
 def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    """A port that is free now and that nothing else is likely to take before we bind it.
+
+    A port from bind(port 0) is in the ephemeral range, and a stack picks its ports well
+    before its services bind them: meanwhile any outgoing connection (to Postgres, Redis, a
+    health check) may be given the same port, and the service fails with "address in use"
+    (seen in CI). Ports below that range are only ever taken by someone asking for them.
+    """
+    ephemeral = _ephemeral_ports()
+    candidates = [
+        port for port in range(20000, 32768) if port not in ephemeral and port not in _handed_out
+    ]
+    for port in random.sample(candidates, 200):
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            _handed_out.add(port)  # not twice to one test run, even if not yet bound
+            return port
+    raise StackError("no free port between 20000 and 32767")
 
 
 def port_open(host: str, port: int) -> bool:

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import base64
 import smtplib
-import socket
 import typing as t
 from email.message import EmailMessage
 
 import pytest
 from aiosmtpd.controller import Controller
 from erlen.testing import FlaskClient
+from stack import free_port
 
 from mailcatcher import create_app
 from mailcatcher import SMTPHandler
@@ -21,17 +21,11 @@ PASSWORD = "catcher-password-for-tests"
 AUTH = {"Authorization": "Basic " + base64.b64encode(f"mail:{PASSWORD}".encode()).decode()}
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture
 def catcher() -> t.Iterator[tuple[int, FlaskClient]]:
     """The SMTP port and a test client of the pages, over one inbox."""
     inbox = Inbox(capacity=3)
-    port = _free_port()
+    port = free_port()
     controller = Controller(SMTPHandler(inbox), hostname="127.0.0.1", port=port)
     controller.start()
     try:

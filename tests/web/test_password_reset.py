@@ -4,7 +4,6 @@ aiosmtpd) and the job worker, and the profile's password and email changes."""
 from __future__ import annotations
 
 import logging
-import socket
 import time
 import typing as t
 
@@ -12,6 +11,7 @@ import pytest
 from aiosmtpd.controller import Controller
 from erlen import Erlen
 from erlen.testing import FlaskClient
+from stack import free_port
 
 from mailcatcher import SMTPHandler
 from mailcatcher.inbox import CaughtMessage
@@ -23,17 +23,11 @@ PASSWORD = "correct horse battery"  # sign_in's
 NEW_PASSWORD = "a brand new password"
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture
 def inbox(app: Erlen) -> t.Iterator[Inbox]:
     """A real SMTP server on a free port; the app sends its mail there."""
     received = Inbox()
-    port = _free_port()
+    port = free_port()
     controller = Controller(SMTPHandler(received), hostname="127.0.0.1", port=port)
     controller.start()
     app.config.update(MAIL_BACKEND="smtp", MAIL_SERVER="127.0.0.1", MAIL_PORT=port)
@@ -182,6 +176,6 @@ def test_without_a_mail_server_the_mail_goes_to_the_log(
 
 def test_an_unreachable_mail_server_fails_the_send_so_the_job_retries(app: Erlen) -> None:
     config = {**app.config, "MAIL_BACKEND": "smtp", "MAIL_SERVER": "127.0.0.1"}
-    config["MAIL_PORT"] = _free_port()  # nothing listens there
+    config["MAIL_PORT"] = free_port()  # nothing listens there
     with pytest.raises(OSError):
         mail.send(to="x@example.com", subject="Hi", text="body", config=config)

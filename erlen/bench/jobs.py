@@ -7,7 +7,10 @@
 (4 threads each, same Redis broker settings: heartbeat 5 s, maintenance 10 %); once both
 are idle, the staged keys are renamed into the live namespace in one transaction, and the
 clock runs until Redis holds no message of the queue. Each variant gets fresh workers;
-the variants are interleaved for ``--rounds`` rounds and the best rate of each is kept:
+each of ``--rounds`` rounds runs every variant once (starting with a different one each
+round) and gives a ratio to ``raw`` measured seconds apart. Reported: each variant's median
+rate, and the median and range of the per-round ratios (a ratio of best rates would reward
+one lucky round; a paired ratio cancels the machine's slow minutes, which hit both sides):
 
 - ``raw``: Dramatiq's ``RedisBroker`` and default middleware, a plain SQLAlchemy
   ``Session(engine)`` per job (no ``pool_pre_ping``);
@@ -35,6 +38,7 @@ import argparse
 import os
 import secrets
 import signal
+import statistics
 import subprocess
 import sys
 import time
@@ -363,7 +367,7 @@ def main() -> int:
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--jobs", type=int, default=3000, help="jobs per drain (default 3000)")
-    parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds (best kept)")
+    parser.add_argument("--rounds", type=int, default=5, help="rounds (median reported)")
     parser.add_argument("--chaos", action="store_true", help="run the chaos mode instead")
     parser.add_argument(
         "--redis", default=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/1")
@@ -388,20 +392,25 @@ def main() -> int:
                 print(f"{key:32} {value}")
             return 0
         print(
-            f"{args.jobs} jobs, 2 worker processes x 4 threads, best of {args.rounds}"
-            " interleaved rounds, jobs/s (higher is better)"
+            f"{args.jobs} jobs, 2 worker processes x 4 threads, {args.rounds} rounds;"
+            " median jobs/s (higher is better), erlen/raw per round: median [min-max]"
         )
-        print(f"{'job':8} {'raw':>8} {'erlen':>8} {'ratio':>6} {'erlen-pre-ping':>15} {'ratio':>6}")
+        kinds = ("raw", "erlen", "erlen-pre-ping")
+        print(f"{'job':8} {'raw':>7} {'erlen':>7} {'ratio':>17} {'pre-ping':>9} {'ratio':>17}")
         for actor in ("noop", "insert"):
-            best = {"raw": 0.0, "erlen": 0.0, "erlen-pre-ping": 0.0}
-            for _ in range(args.rounds):
-                for kind in best:
-                    best[kind] = max(best[kind], drain(kind, actor, args.jobs, args.redis, db_url))
-            raw, ours, pre_ping = best["raw"], best["erlen"], best["erlen-pre-ping"]
-            print(
-                f"{actor:8} {raw:8.0f} {ours:8.0f} {ours / raw:6.2f} {pre_ping:15.0f}"
-                f" {pre_ping / raw:6.2f}"
-            )
+            rates: dict[str, list[float]] = {kind: [] for kind in kinds}
+            for round_ in range(args.rounds):
+                # Each round starts with a different variant: none always runs first.
+                for kind in kinds[round_ % 3 :] + kinds[: round_ % 3]:
+                    rates[kind].append(drain(kind, actor, args.jobs, args.redis, db_url))
+            columns = [f"{actor:8} {statistics.median(rates['raw']):7.0f}"]
+            for kind in kinds[1:]:
+                ratios = [ours / raw for ours, raw in zip(rates[kind], rates["raw"], strict=True)]
+                columns.append(
+                    f"{statistics.median(rates[kind]):{7 if kind == 'erlen' else 9}.0f}"
+                    f" {statistics.median(ratios):5.2f} [{min(ratios):.2f}-{max(ratios):.2f}]"
+                )
+            print(" ".join(columns))
     finally:
         with psycopg.connect(dbname="postgres", autocommit=True, **PG) as conn:  # type: ignore[arg-type]
             conn.execute(

@@ -18,9 +18,16 @@ from dramatiq.brokers import redis as dramatiq_redis
 from dramatiq.common import dq_name
 from dramatiq.common import q_name
 
+from .consumer import Consumer
+
 
 class RedisBroker(dramatiq_redis.RedisBroker):
-    """Dramatiq's Redis broker, plus :meth:`recover` (a maintenance pass on demand)."""
+    """Dramatiq's Redis broker, plus :meth:`recover` (a maintenance pass on demand), on
+    erlen's :class:`~.consumer.Consumer`."""
+
+    @property
+    def consumer_class(self) -> type[Consumer]:
+        return Consumer
 
     def __init__(self, *args: t.Any, **kwargs: t.Any) -> None:
         super().__init__(*args, **kwargs)  # type: ignore[no-untyped-call]

@@ -11,6 +11,11 @@ plain asyncio protocols (no library, no per-message task), so it stays cheap.
 - **lean**: ``websockets.asyncio.server.serve(compression=None)``, room from the path, one
   ``PSUBSCRIBE`` and ``websockets.broadcast`` of the Redis payload verbatim: the floor that
   research/realtime_bench.md measured.
+- **bare**: the lean server, but each event is one ready frame sent straight to every
+  member's socket (no websockets call, no state check): a measuring stick for the least a
+  server that writes each event to each socket spends on this very workload (the same
+  Redis reader, the same clients and wake-ups), where the ``send()`` floor below has one
+  reader process and no Redis.
 
 Events (~150 B of JSON with the step and ``time.time()`` at publish) are published
 round-robin over the rooms at a rising rate -- for erlen through its real path
@@ -60,7 +65,7 @@ ORIGIN = "http://bench.localhost"
 PAD = "x" * 80
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 PAGE = os.sysconf("SC_PAGE_SIZE")
-KEY_PREFIX = {"erlen": "be", "lean": "bl"}
+KEY_PREFIX = {"erlen": "be", "lean": "bl", "bare": "bb"}
 
 
 # -- measuring processes ---------------------------------------------------------------------
@@ -112,7 +117,7 @@ def serve(kind: str, port: int, redis_url: str) -> None:
     if kind == "erlen":
         asyncio.run(_serve_erlen(port, redis_url))
     else:
-        asyncio.run(_serve_lean(port, redis_url))
+        asyncio.run(_serve_lean(port, redis_url, bare=kind == "bare"))
 
 
 async def _serve_erlen(port: int, redis_url: str) -> None:
@@ -131,27 +136,46 @@ async def _serve_erlen(port: int, redis_url: str) -> None:
     await server.serve_forever("127.0.0.1", port)
 
 
-async def _serve_lean(port: int, redis_url: str) -> None:
+async def _serve_lean(port: int, redis_url: str, bare: bool = False) -> None:
+    """The bare websockets loop; with ``bare``, the same loop writing one ready frame per
+    event straight to each member's socket (no websockets call, no per-member check)."""
     import redis.asyncio
     from websockets.asyncio.server import broadcast
     from websockets.asyncio.server import serve as ws_serve
     from websockets.asyncio.server import ServerConnection
 
-    rooms: dict[bytes, set[ServerConnection]] = collections.defaultdict(set)
+    # A room's members, with the socket a bare server writes to (asyncio's, read from a
+    # private attribute: this is a measuring stick, not a server).
+    rooms: dict[bytes, dict[ServerConnection, t.Any]] = collections.defaultdict(dict)
 
     async def handler(ws: ServerConnection) -> None:
         assert ws.request is not None
         room = ws.request.path.rsplit("/", 1)[-1].encode()
         members = rooms[room]
-        members.add(ws)
+        members[ws] = getattr(ws.transport, "_sock", None)
         try:
             await ws.wait_closed()
         finally:
-            members.discard(ws)
+            members.pop(ws, None)
+
+    def send_bare(members: dict[ServerConnection, t.Any], data: bytes) -> None:
+        frame = _frame_header(len(data)) + data
+        size = len(frame)
+        for ws, sock in members.items():
+            transport: t.Any = ws.transport
+            if transport._buffer:
+                transport.write(frame)
+                continue
+            try:
+                sent = sock.send(frame)
+            except BlockingIOError:
+                sent = 0
+            if sent != size:
+                transport.write(frame[sent:])
 
     client = redis.asyncio.Redis.from_url(redis_url)
     pubsub = client.pubsub()
-    key = f"{KEY_PREFIX['lean']}:room:".encode()
+    key = f"{KEY_PREFIX['bare' if bare else 'lean']}:room:".encode()
     await pubsub.psubscribe(key + b"*")
     cut = len(key) - len(b"room:")
     async with ws_serve(handler, "127.0.0.1", port, compression=None):
@@ -159,8 +183,21 @@ async def _serve_lean(port: int, redis_url: str) -> None:
             message = await pubsub.get_message(timeout=None)
             if message is not None and message["type"] == "pmessage":
                 members = rooms.get(message["channel"][cut:])
-                if members:
+                if not members:
+                    continue
+                if bare:
+                    send_bare(members, message["data"])
+                else:
                     broadcast(members, message["data"], text=True)
+
+
+def _frame_header(n: int) -> bytes:
+    """An unmasked, final text frame's header for a payload of ``n`` bytes (RFC 6455)."""
+    if n < 126:
+        return struct.pack("!BB", 0x81, n)
+    if n < 65536:
+        return struct.pack("!BBH", 0x81, 126, n)
+    return struct.pack("!BBQ", 0x81, 127, n)
 
 
 # -- the load side: raw RFC 6455 clients ------------------------------------------------------
@@ -289,7 +326,7 @@ def load_main(conn: multiprocessing.connection.Connection) -> None:
 
 async def _load(conn: multiprocessing.connection.Connection) -> None:
     loop = asyncio.get_running_loop()
-    stats = {"erlen": Stats(), "lean": Stats()}
+    stats = {kind: Stats() for kind in KEY_PREFIX}
     clients: list[RawClient] = []
     done = asyncio.Event()
 
@@ -630,7 +667,9 @@ def main() -> None:
         default=1000,
         help="stop a server's ramp after a step with a worse p99 (or < 99 %% delivered)",
     )
-    parser.add_argument("--servers", default="lean,erlen", help="which servers, comma-separated")
+    parser.add_argument(
+        "--servers", default="lean,bare,erlen", help="which servers (lean, bare, erlen)"
+    )
     parser.add_argument("--quick", action="store_true", help="100 clients, 4 rooms, short steps")
     parser.add_argument(
         "--publisher-events",
@@ -677,6 +716,7 @@ def main() -> None:
         erlen_broker = RedisBroker(redis_url, prefix=KEY_PREFIX["erlen"])
         publishers = {
             "lean": raw_publisher(redis_client, KEY_PREFIX["lean"]),
+            "bare": raw_publisher(redis_client, KEY_PREFIX["bare"]),
             "erlen": erlen_publisher(erlen_broker),
         }
         pool = LoadPool(args.procs)
@@ -799,6 +839,21 @@ def summary(results: dict[str, t.Any], kinds: list[str]) -> str:
         )
     if cpu_ratios:
         lines.append(f"  median CPU/msg ratio over steps: {statistics.median(cpu_ratios):.2f}")
+    if "bare" in kinds:
+        # The same workload with nothing but one ready frame sent per member: what any
+        # server that writes each event to each socket on its own spends at least.
+        to_bare, bare_to_lean = [], []
+        for rows in by_rate.values():
+            if {"bare", "erlen", "lean"} <= rows.keys():
+                bare = rows["bare"]["cpu_us_per_msg"]
+                to_bare.append(rows["erlen"]["cpu_us_per_msg"] / bare)
+                bare_to_lean.append(bare / rows["lean"]["cpu_us_per_msg"])
+        if to_bare:
+            lines.append(
+                f"  bare sends (same reader, one ready frame per member, no checks):"
+                f" bare / lean = {statistics.median(bare_to_lean):.2f},"
+                f" erlen / bare = {statistics.median(to_bare):.2f} (medians over steps)"
+            )
     floor = results.get("floor_us_per_send")
     lean_steps = [r["cpu_us_per_msg"] for r in results["steps"] if r["server"] == "lean"]
     if floor and lean_steps:

@@ -6,11 +6,15 @@ using the plugin would, and reading the outcome and the report.
 
 from __future__ import annotations
 
+import socket
+
 import pytest
 
+from erlen.pytest_tiers import _ephemeral_ports
 from erlen.pytest_tiers import in_ci
 from erlen.pytest_tiers import mark_services
 from erlen.pytest_tiers import require_service
+from erlen.pytest_tiers import service_port
 
 MISSING_REDIS = """
 import pytest
@@ -206,3 +210,14 @@ def test_unknown_services_are_refused() -> None:
         require_service("mongodb", None)
     with pytest.raises(ValueError, match="unknown services"):
         mark_services([], {"mongo_url": "mongodb"})
+
+
+def test_service_ports_are_free_distinct_and_never_ephemeral() -> None:
+    ephemeral = _ephemeral_ports()
+    ports = [service_port() for _ in range(50)]
+
+    assert len(set(ports)) == len(ports)
+    assert not any(port in ephemeral for port in ports)
+    for port in ports:  # each one binds: nothing held it
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", port))

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from stack import free_port
+from erlen.pytest_tiers import service_port
 from websockets.exceptions import InvalidStatus
 from websockets.sync.client import connect
 from websockets.typing import Origin
@@ -30,7 +30,7 @@ ROOT = Path(__file__).resolve().parents[2]
 @contextlib.contextmanager
 def _make_dev(tmp_path: Path, *args: str) -> t.Iterator[tuple[int, int, Path]]:
     """Run `make dev` with its own instance folder; yield its ports and log once it answers."""
-    port, realtime_port = free_port(), free_port()
+    port, realtime_port = service_port(), service_port()
     env = {
         key: value
         for key, value in os.environ.items()

@@ -18,7 +18,6 @@ import contextlib
 import json
 import os
 import pwd
-import random
 import shutil
 import signal
 import socket
@@ -36,6 +35,7 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "scripts"))
 
 import stackconf  # noqa: E402
+from erlen.pytest_tiers import service_port  # noqa: E402
 
 VENV_BIN = Path(sys.executable).parent
 PG_HOST = os.environ.get("PGHOST", "127.0.0.1")
@@ -53,41 +53,6 @@ HOST_MAP = {
 
 class StackError(RuntimeError):
     """The stack could not be started; the message includes the failing service's log."""
-
-
-_handed_out: set[int] = set()
-
-
-def _ephemeral_ports() -> range:
-    """The ports the kernel hands out to outgoing connections and to bind(port 0)."""
-    try:
-        low, high = Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()
-        return range(int(low), int(high) + 1)
-    except (OSError, ValueError):
-        return range(32768, 61000)  # Linux's default
-
-
-def free_port() -> int:
-    """A port that is free now and that nothing else is likely to take before we bind it.
-
-    A port from bind(port 0) is in the ephemeral range, and a stack picks its ports well
-    before its services bind them: meanwhile any outgoing connection (to Postgres, Redis, a
-    health check) may be given the same port, and the service fails with "address in use"
-    (seen in CI). Ports below that range are only ever taken by someone asking for them.
-    """
-    ephemeral = _ephemeral_ports()
-    candidates = [
-        port for port in range(20000, 32768) if port not in ephemeral and port not in _handed_out
-    ]
-    for port in random.sample(candidates, 200):
-        with socket.socket() as sock:
-            try:
-                sock.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-            _handed_out.add(port)  # not twice to one test run, even if not yet bound
-            return port
-    raise StackError("no free port between 20000 and 32767")
 
 
 def port_open(host: str, port: int) -> bool:
@@ -209,17 +174,17 @@ class Stack:
         self.database = f"erlen_it_{self.run_id}"
         self.key_prefix = f"erlen-it-{self.run_id}"
         self.secret_key = uuid.uuid4().hex + uuid.uuid4().hex
-        self.ports["nginx"] = free_port()
-        self.ports["web"] = free_port()
-        self.ports["mail_smtp"] = free_port()
-        self.ports["mail_http"] = free_port()
+        self.ports["nginx"] = service_port()
+        self.ports["web"] = service_port()
+        self.ports["mail_smtp"] = service_port()
+        self.ports["mail_http"] = service_port()
         self.mail_password = uuid.uuid4().hex
-        self.redis_port = free_port() if self.private_redis else REDIS_PORT
+        self.redis_port = service_port() if self.private_redis else REDIS_PORT
         self.host_map = {**HOST_MAP, "redis:6379": f"{REDIS_HOST}:{self.redis_port}"}
         # name -> (compose service, compose port -> local port): how to health-check it.
         self._health: dict[str, tuple[stackconf.Service, dict[str, int]]] = {}
         for i in range(self.realtime_replicas):
-            self.ports[f"realtime{i}"] = free_port()
+            self.ports[f"realtime{i}"] = service_port()
         self.base_url = f"http://127.0.0.1:{self.ports['nginx']}"
         self.ws_url = f"ws://127.0.0.1:{self.ports['nginx']}/ws"
 

@@ -10,8 +10,8 @@ from email.message import EmailMessage
 
 import pytest
 from aiosmtpd.controller import Controller
+from erlen.pytest_tiers import service_port
 from erlen.testing import FlaskClient
-from stack import free_port
 
 from mailcatcher import create_app
 from mailcatcher import SMTPHandler
@@ -25,7 +25,7 @@ AUTH = {"Authorization": "Basic " + base64.b64encode(f"mail:{PASSWORD}".encode()
 def catcher() -> t.Iterator[tuple[int, FlaskClient]]:
     """The SMTP port and a test client of the pages, over one inbox."""
     inbox = Inbox(capacity=3)
-    port = free_port()
+    port = service_port()
     controller = Controller(SMTPHandler(inbox), hostname="127.0.0.1", port=port)
     controller.start()
     try:

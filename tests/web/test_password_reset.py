@@ -10,8 +10,8 @@ import typing as t
 import pytest
 from aiosmtpd.controller import Controller
 from erlen import Erlen
+from erlen.pytest_tiers import service_port
 from erlen.testing import FlaskClient
-from stack import free_port
 
 from mailcatcher import SMTPHandler
 from mailcatcher.inbox import CaughtMessage
@@ -27,7 +27,7 @@ NEW_PASSWORD = "a brand new password"
 def inbox(app: Erlen) -> t.Iterator[Inbox]:
     """A real SMTP server on a free port; the app sends its mail there."""
     received = Inbox()
-    port = free_port()
+    port = service_port()
     controller = Controller(SMTPHandler(received), hostname="127.0.0.1", port=port)
     controller.start()
     app.config.update(MAIL_BACKEND="smtp", MAIL_SERVER="127.0.0.1", MAIL_PORT=port)
@@ -176,6 +176,6 @@ def test_without_a_mail_server_the_mail_goes_to_the_log(
 
 def test_an_unreachable_mail_server_fails_the_send_so_the_job_retries(app: Erlen) -> None:
     config = {**app.config, "MAIL_BACKEND": "smtp", "MAIL_SERVER": "127.0.0.1"}
-    config["MAIL_PORT"] = free_port()  # nothing listens there
+    config["MAIL_PORT"] = service_port()  # nothing listens there
     with pytest.raises(OSError):
         mail.send(to="x@example.com", subject="Hi", text="body", config=config)

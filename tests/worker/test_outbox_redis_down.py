@@ -11,7 +11,6 @@ import asyncio
 import contextlib
 import os
 import shutil
-import socket
 import subprocess
 import threading
 import time
@@ -24,6 +23,7 @@ import redis
 from erlen import Erlen
 from erlen.ext.migrate import upgrade
 from erlen.pytest_tiers import require_service
+from erlen.pytest_tiers import service_port
 from erlen.testing import FlaskClient
 from sqlalchemy import select
 
@@ -44,9 +44,8 @@ class PrivateRedis:
     """A ``redis-server`` on a free port, without persistence, that the test may kill."""
 
     def __init__(self, workdir: Path) -> None:
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            self.port = probe.getsockname()[1]
+        # Restarted on the same port: it must stay clear of the ephemeral range.
+        self.port = service_port()
         self.workdir = workdir
         self.process: subprocess.Popen[bytes] | None = None
 

@@ -8,7 +8,8 @@ Load it with ``-p erlen.pytest_tiers`` (e.g. in ``addopts``). It gives a project
   need a marker of their own;
 - :func:`require_service`, the one place that decides what a missing service means: the test
   is skipped with a loud reason, except in CI (:func:`in_ci`), where it fails;
-- a line at the end of the run with the time each tier took.
+- a line at the end of the run with the time each tier took;
+- :func:`service_port`, a port for a service a test starts itself.
 
 See ``docs/testing.md``.
 """
@@ -16,8 +17,11 @@ See ``docs/testing.md``.
 from __future__ import annotations
 
 import os
+import random
+import socket
 import typing as t
 from collections import defaultdict
+from pathlib import Path
 
 import pytest
 
@@ -206,3 +210,42 @@ def pytest_configure(config: pytest.Config) -> None:
         "markers", f"{SERVICES_MARKER}: needs one of the services above (set automatically)"
     )
     config.pluginmanager.register(_Plugin(), "erlen-pytest-tiers")
+
+
+# -- ports for the services tests start --------------------------------------------------------
+
+_handed_out: set[int] = set()
+
+
+def _ephemeral_ports() -> range:
+    """The ports the kernel hands to outgoing connections and to ``bind(port 0)``."""
+    try:
+        low, high = Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()
+        return range(int(low), int(high) + 1)
+    except (OSError, ValueError):
+        return range(32768, 61000)  # Linux's default
+
+
+def service_port() -> int:
+    """A free port for a service a test starts (a server process, a private Redis).
+
+    A port from ``bind(port 0)`` is in the kernel's ephemeral range: between picking it and
+    the service binding it (or binding it again after a restart the test causes), any
+    outgoing connection — to Postgres, to Redis, a health check — may be given the same
+    port, and the service fails with "address in use" (CI saw it). Ports below that range
+    are only ever taken by someone asking for them by number. No port is handed out twice
+    in one test run.
+    """
+    ephemeral = _ephemeral_ports()
+    candidates = [
+        port for port in range(20000, 32768) if port not in ephemeral and port not in _handed_out
+    ]
+    for port in random.sample(candidates, min(200, len(candidates))):
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        _handed_out.add(port)
+        return port
+    raise RuntimeError("no free port between 20000 and 32767 for a test's service")

@@ -6,12 +6,13 @@ as ``erlen_tests_private_redis``; the ``private_redis`` fixture gives a running 
 
 from __future__ import annotations
 
-import socket
 import subprocess
 import time
 from pathlib import Path
 
 import redis
+
+from erlen.pytest_tiers import service_port
 
 
 class PrivateRedis:
@@ -19,9 +20,8 @@ class PrivateRedis:
 
     def __init__(self, workdir: Path) -> None:
         self.workdir = workdir
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            self.port = probe.getsockname()[1]
+        # Restarted on the same port: it must stay clear of the ephemeral range.
+        self.port = service_port()
         self.url = f"redis://127.0.0.1:{self.port}/0"
         self.process: subprocess.Popen[bytes] | None = None
 

@@ -29,6 +29,7 @@ from websockets.typing import Origin
 
 import erlen
 from erlen import _fastpaths
+from erlen.pytest_tiers import service_port
 from erlen.realtime import CONTROL_CHANNEL
 from erlen.realtime import MemoryBroker
 from erlen.realtime import RealtimeServer
@@ -676,14 +677,8 @@ SERVE_SCRIPT = textwrap.dedent(
 )
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def test_serve_forever_shuts_down_gracefully_on_sigterm() -> None:
-    port = free_port()
+    port = service_port()
     process = subprocess.Popen(
         [sys.executable, "-c", SERVE_SCRIPT, str(port), SECRET, ORIGIN],
         env={**os.environ, "PYTHONWARNINGS": "error"},

@@ -1,7 +1,11 @@
-"""Job throughput beside raw Dramatiq, and delivery under SIGKILL chaos.
+"""Job enqueue and drain rates beside raw Dramatiq, and delivery under SIGKILL chaos.
 
-    python erlen/bench/jobs.py                 # drain: no-op and one-row-insert jobs
+    python erlen/bench/jobs.py                 # enqueue, then drain no-op and one-row-insert jobs
     python erlen/bench/jobs.py --chaos         # 2,000 idempotent jobs, a worker killed every 2 s
+
+**Enqueue.** N no-op jobs sent one after another inside a request, as a view would:
+erlen's ``Job.send`` (which checks the arguments first) against Dramatiq's ``Actor.send``
+on a broker with the same settings; rounds alternate which goes first.
 
 **Drain.** N jobs are enqueued into a staging namespace while two worker processes start
 (4 threads each, same Redis broker settings: heartbeat 5 s, maintenance 10 %); once both
@@ -228,6 +232,46 @@ def stage(redis_url: str, staging: str, actor: str, n: int) -> None:
     broker.client.close()
 
 
+def enqueue_rate(kind: str, n: int, redis_url: str, db_url: str) -> float:
+    """Jobs/s a web process enqueues: ``send()`` of a no-op job, one after another, inside a
+    request (erlen: ``Job.send`` in ``test_request_context``, with its argument check; raw:
+    ``Actor.send`` on a broker with the same settings)."""
+    import dramatiq
+    from dramatiq.brokers.redis import RedisBroker
+
+    client = redis.Redis.from_url(redis_url)
+    ns = f"erlen-bench-{secrets.token_hex(4)}"
+    try:
+        if kind == "raw":
+            broker = RedisBroker(
+                url=redis_url,
+                namespace=ns,
+                heartbeat_timeout=HEARTBEAT_TIMEOUT,
+                maintenance_chance=MAINTENANCE_CHANCE,
+            )
+            noop = dramatiq.actor(lambda n: None, actor_name="noop", broker=broker)
+            noop.send(-1)  # connected, scripts loaded
+            started = time.perf_counter()
+            for i in range(n):
+                noop.send(i)
+            elapsed = time.perf_counter() - started
+            broker.client.close()
+        else:
+            app = erlen_app(redis_url, ns, db_url)
+            job = app.extensions["bench"][1].jobs["noop"]
+            with app.test_request_context("/"):
+                job.send(-1)
+                started = time.perf_counter()
+                for i in range(n):
+                    job.send(i)
+                elapsed = time.perf_counter() - started
+            app.extensions["jobs"].close()
+        return n / elapsed
+    finally:
+        delete_keys(client, ns)
+        client.close()
+
+
 def drain(kind: str, actor: str, n: int, redis_url: str, db_url: str) -> float:
     client = redis.Redis.from_url(redis_url)
     ns = f"erlen-bench-{secrets.token_hex(4)}"
@@ -391,6 +435,17 @@ def main() -> int:
             for key, value in result.items():
                 print(f"{key:32} {value}")
             return 0
+        enqueued: dict[str, list[float]] = {"raw": [], "erlen": []}
+        for round_ in range(args.rounds):
+            for kind in ("raw", "erlen") if round_ % 2 == 0 else ("erlen", "raw"):
+                enqueued[kind].append(enqueue_rate(kind, args.jobs, args.redis, db_url))
+        ratios = [ours / raw for ours, raw in zip(enqueued["erlen"], enqueued["raw"], strict=True)]
+        print(
+            f"enqueue from a request ({args.jobs} sends, {args.rounds} rounds):"
+            f" raw {statistics.median(enqueued['raw']):.0f}/s,"
+            f" erlen {statistics.median(enqueued['erlen']):.0f}/s,"
+            f" erlen/raw {statistics.median(ratios):.2f} [{min(ratios):.2f}-{max(ratios):.2f}]"
+        )
         print(
             f"{args.jobs} jobs, 2 worker processes x 4 threads, {args.rounds} rounds;"
             " median jobs/s (higher is better), erlen/raw per round: median [min-max]"

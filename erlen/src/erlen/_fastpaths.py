@@ -101,6 +101,14 @@ The decisions (owner: shortcut — taken while these members are the owner's own
     the fan-out's interpreter time); anything left over, or any error, goes through
     ``write()`` as before. Other transports (uvloop's, TLS) always use ``write()``. Skips
     nothing overridable.
+
+``erlen.realtime.redis_broker.RedisBroker``
+
+-   ``raw_pubsub`` — the pub/sub connection's bytes are read and parsed by the broker
+    (``erlen.realtime.resp``), every event of one read dispatched in one go, instead of one
+    ``get_message()`` coroutine chain per event; only while redis-py's connection has a
+    plain asyncio stream and one of its Python parsers, holding nothing unread. Skips
+    nothing overridable.
 """
 
 from __future__ import annotations
@@ -240,6 +248,7 @@ BUILTIN_TAGS = FastPath("builtin_tags", "erlen.json.tag.TaggedJSONSerializer", (
 DICT_GETATTR = FastPath("dict_getattr", "erlen.templating.Environment")
 TEMPLATE_GLOBALS = FastPath("template_globals", "erlen.templating.Environment")
 DIRECT_SEND = FastPath("direct_send", "erlen.realtime.server.RealtimeConnection")
+RAW_PUBSUB = FastPath("raw_pubsub", "erlen.realtime.redis_broker.RedisBroker")
 
 #: Every shortcut erlen has, in the order the module docstring lists them.
 ALL: t.Final[tuple[FastPath, ...]] = (
@@ -260,6 +269,7 @@ ALL: t.Final[tuple[FastPath, ...]] = (
     DICT_GETATTR,
     TEMPLATE_GLOBALS,
     DIRECT_SEND,
+    RAW_PUBSUB,
 )
 
 

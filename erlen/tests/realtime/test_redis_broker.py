@@ -8,6 +8,7 @@ import typing as t
 import pytest
 import redis
 
+from erlen import _fastpaths
 from erlen.realtime import BrokerUnavailable
 from erlen.realtime import RedisBroker
 
@@ -125,3 +126,71 @@ def test_unreachable_redis_makes_publish_raise_and_health_say_so(prefix: str) ->
 
     health = asyncio.run(main())
     assert health["state"] in {"connecting", "disconnected"}
+
+
+# -- reading the pub/sub connection (the raw_pubsub fast path, and get_message without it) --
+
+
+def test_the_pubsub_connection_is_read_raw_unless_fast_paths_are_off(
+    redis_url: str, prefix: str
+) -> None:
+    async def main() -> bool:
+        broker = RedisBroker(redis_url, prefix=prefix)
+        try:
+            async with broker.subscribe("board") as events:
+                broker.publish("board", {"n": 1})
+                assert await events.get(timeout=5) == ("board", {"seq": 1, "n": 1})
+                return broker._reads_raw
+        finally:
+            await broker.aclose()
+
+    assert asyncio.run(main()) is _fastpaths.ENABLED
+
+
+def test_a_burst_and_events_larger_than_one_read_arrive_whole_and_in_order(
+    redis_url: str, prefix: str
+) -> None:
+    # Many events per socket read, and events split across reads (the reader takes 64 KiB
+    # at a time).
+    big = "é" * 60_000  # 120,000 bytes of UTF-8
+    sizes = [10, 64 * 1024, 5, 200_000, 1]
+
+    async def main() -> list[tuple[str, dict[str, t.Any]]]:
+        broker = RedisBroker(redis_url, prefix=prefix, max_event_size=300_000)
+        try:
+            async with broker.subscribe("room:1", maxsize=2000) as events:
+                batch: list[tuple[str, dict[str, t.Any]]] = [
+                    ("room:1", {"n": n}) for n in range(500)
+                ]
+                batch += [("room:1", {"n": 500 + i, "pad": "x" * s}) for i, s in enumerate(sizes)]
+                batch.append(("room:1", {"n": 505, "big": big}))
+                await asyncio.to_thread(broker.publish_many, batch)
+                return [await events.get(timeout=10) for _ in range(len(batch))]
+        finally:
+            await broker.aclose()
+
+    got = asyncio.run(main())
+    assert [event["n"] for _, event in got] == list(range(506))
+    assert [event["seq"] for _, event in got] == list(range(1, 507))
+    assert {channel for channel, _ in got} == {"room:1"}
+    assert [len(event["pad"]) for _, event in got[500:505]] == sizes
+    assert got[505][1]["big"] == big
+
+
+def test_a_malformed_message_from_another_client_is_dropped_and_the_rest_flows(
+    redis_url: str, prefix: str, client: redis.Redis, caplog: pytest.LogCaptureFixture
+) -> None:
+    async def main() -> list[tuple[str, dict[str, t.Any]]]:
+        broker = RedisBroker(redis_url, prefix=prefix)
+        try:
+            async with broker.subscribe("board") as events:
+                client.publish(f"{prefix}:board", b"\xff not json")
+                client.publish(f"{prefix}:board", b"[1, 2]")
+                broker.publish("board", {"n": 1})
+                return [await events.get(timeout=5)]
+        finally:
+            await broker.aclose()
+
+    with caplog.at_level("WARNING", logger="erlen.realtime.broker"):
+        assert asyncio.run(main()) == [("board", {"seq": 1, "n": 1})]
+    assert caplog.text.count("Dropped a malformed event on channel 'board'") == 2

@@ -35,6 +35,8 @@ from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import NoScriptError
 
+from .. import _fastpaths
+from . import resp
 from .broker import Broker
 from .broker import DEFAULT_MAX_EVENT_SIZE
 from .broker import DEFAULT_REPLAY_SIZE
@@ -154,6 +156,14 @@ class RedisBroker(Broker):
 
     backend = "redis"
 
+    #: Whether the pub/sub connection's replies are parsed here rather than by redis-py
+    #: (``raw_pubsub`` in erlen._fastpaths); decided per class.
+    _fast_raw_pubsub: t.ClassVar[bool]
+
+    def __init_subclass__(cls, **kwargs: t.Any) -> None:
+        super().__init_subclass__(**kwargs)
+        _fastpaths.decide(cls, RedisBroker)
+
     def __init__(
         self,
         url: str,
@@ -196,6 +206,8 @@ class RedisBroker(Broker):
         self._resync_owed = False
         self._dirty: asyncio.Event | None = None
         self._last_seen = 0.0
+        # Whether the current connection is read by _receive_raw (the raw_pubsub fast path).
+        self._reads_raw = False
 
     @property
     def state(self) -> str:
@@ -509,6 +521,11 @@ class RedisBroker(Broker):
                 pass
 
     async def _receive(self, pubsub: PubSub) -> None:
+        stream = _raw_stream(pubsub) if self._fast_raw_pubsub else None
+        self._reads_raw = stream is not None
+        if stream is not None:
+            await self._receive_raw(stream)
+            return
         loop = asyncio.get_running_loop()
         prefix_length = len(self._key_prefix)
         while True:
@@ -524,6 +541,34 @@ class RedisBroker(Broker):
                     self._dispatch(channel, data)
             elif kind == "subscribe":
                 self._confirmed(_text(message["channel"])[prefix_length:])
+
+    async def _receive_raw(self, stream: asyncio.StreamReader) -> None:
+        """:meth:`_receive` reading the connection's bytes itself (``raw_pubsub``).
+
+        One read, however many events it brought, is parsed and dispatched in one go;
+        redis-py's ``get_message`` costs a chain of coroutines per event. Only this task
+        reads the connection: subscribing and pinging through redis-py only write.
+        """
+        loop = asyncio.get_running_loop()
+        prefix_length = len(self._key_prefix.encode())
+        parser = resp.ReplyParser()
+        dispatch = self._dispatch
+        while True:
+            data = await stream.read(_READ_SIZE)
+            if not data:
+                raise redis.ConnectionError("Connection closed by server.")
+            self._last_seen = loop.time()
+            for reply in parser.feed(data):
+                if type(reply) is list and len(reply) == 3:
+                    kind, channel, body = reply
+                    if kind == b"message":
+                        if type(body) is bytes:
+                            dispatch(channel[prefix_length:].decode(), body)
+                    elif kind == b"subscribe":
+                        self._confirmed(channel[prefix_length:].decode())
+                elif isinstance(reply, resp.ReplyError):
+                    raise redis.ResponseError(str(reply))
+                # Anything else: unsubscribe confirmations, PONGs.
 
     def _confirmed(self, channel: str) -> None:
         remaining = self._inflight.get(channel, 0) - 1
@@ -607,6 +652,36 @@ class RedisBroker(Broker):
         if pub is not None and pub[0] is asyncio.get_running_loop():
             self._pub_client = None
             await pub[1].aclose()
+
+
+_fastpaths.decide(RedisBroker, RedisBroker)
+
+_READ_SIZE = 65536
+
+# redis-py's pure-Python reply parsers, which read the connection's StreamReader only while
+# a reply is wanted and keep nothing between replies. hiredis' keeps its own buffer.
+_PLAIN_PARSERS = frozenset({"_AsyncRESP2Parser", "_AsyncRESP3Parser"})
+
+
+def _raw_stream(pubsub: PubSub) -> asyncio.StreamReader | None:
+    """The stream a connected ``pubsub`` reads from, if the broker may read it itself.
+
+    That is: a plain asyncio connection with one of redis-py's Python parsers holding no
+    unread bytes (only the connection's handshake went through it). Private attributes
+    of redis-py, read here only; otherwise ``None`` and ``get_message()``. The tests run
+    the broker both ways (``ERLEN_NO_FAST_PATHS=1``).
+    """
+    connection = pubsub.connection
+    stream = getattr(connection, "_reader", None)
+    parser = getattr(connection, "_parser", None)
+    if (
+        not isinstance(stream, asyncio.StreamReader)
+        or type(parser).__name__ not in _PLAIN_PARSERS
+        or getattr(parser, "_buffer", None) != b""
+        or getattr(parser, "_chunks", None)
+    ):
+        return None
+    return stream
 
 
 async def _checked(awaitable: t.Awaitable[T]) -> T:

@@ -31,7 +31,8 @@ delivery ratio, server CPU µs per delivered message (the most noise-robust figu
 from ``/proc``), p50/p99 publish→receive latency; per server: RSS KiB per idle connection
 (meaningless below ~1,000 clients: RSS moves by pages), the connect-storm time and the
 server CPU per connection. Then the ratios erlen / lean. First, the publisher alone:
-events/s with ``publish()`` vs ``publish_many()``.
+events/s with ``publish()`` vs ``publish_many()``; and the subscriber alone: CPU per event
+received with erlen's own parsing of the pub/sub connection vs redis-py's ``get_message()``.
 
     python erlen/bench/realtime.py                     # 1,000 clients, 10 rooms (the issue's)
     python erlen/bench/realtime.py --quick             # 100 clients, 4 rooms, short steps
@@ -614,6 +615,76 @@ def publisher_bench(redis_url: str, n: int) -> dict[str, float]:
     return rates
 
 
+def _receiver_publisher(redis_url: str, prefix: str, n: int, go: t.Any) -> None:
+    import redis
+
+    client = redis.Redis.from_url(redis_url)
+    payload = json.dumps({"seq": 1, "event": "bench", "data": {"ts": 1.0, "pad": PAD}})
+    go.wait()
+    for first in range(0, n, 50):
+        pipe = client.pipeline(transaction=False)
+        for i in range(first, min(n, first + 50)):
+            pipe.publish(f"{prefix}:room:{i % 10}", payload)
+        pipe.execute()
+        time.sleep(0.0005)
+    client.close()
+
+
+async def _receive_events(redis_url: str, prefix: str, n: int, raw: bool) -> float:
+    """CPU seconds a RedisBroker spends receiving ``n`` events (publisher elsewhere)."""
+    from erlen.realtime import RedisBroker
+
+    broker = RedisBroker(redis_url, prefix=prefix)
+    broker._fast_raw_pubsub = raw  # type: ignore[misc]  # over the class's decision
+    received = 0
+    done = asyncio.Event()
+
+    def listener(channel: str, payload: bytes) -> None:
+        nonlocal received
+        received += 1
+        if received == n:
+            done.set()
+
+    channels = [f"room:{i}" for i in range(10)]
+    for channel in channels:
+        broker.add_listener(channel, listener)
+    await broker.start()
+    for channel in channels:
+        await broker.wait_ready(channel)
+    go = multiprocessing.get_context("spawn").Event()
+    publisher = multiprocessing.get_context("spawn").Process(
+        target=_receiver_publisher, args=(redis_url, prefix, n, go), daemon=True
+    )
+    publisher.start()
+    await asyncio.sleep(0.5)
+    started = time.process_time()
+    go.set()
+    await asyncio.wait_for(done.wait(), 120)
+    cpu = time.process_time() - started
+    publisher.join(10)
+    await broker.aclose()
+    return cpu
+
+
+def receiver_bench(redis_url: str, n: int) -> dict[str, float]:
+    """CPU µs per event of erlen's pub/sub reader: its own RESP parsing vs redis-py's
+    ``get_message()`` (the ``raw_pubsub`` fast path on and off), alternating, best of
+    three each; events come in pipelined bursts from another process."""
+    costs: dict[str, list[float]] = {"raw": [], "get_message": []}
+    for round_ in range(3):
+        for name in ("raw", "get_message"):
+            cpu = asyncio.run(_receive_events(redis_url, f"br{round_}{name}", n, name == "raw"))
+            costs[name].append(1e6 * cpu / n)
+    best = {name: min(values) for name, values in costs.items()}
+    print(
+        f"receiver: {best['raw']:.1f} µs per event parsing the connection itself,"
+        f" {best['get_message']:.1f} µs through get_message()"
+        f" = {best['raw'] / best['get_message']:.2f}x",
+        flush=True,
+    )
+    return best
+
+
 def _floor_reader(port: int, n: int, ready: t.Any) -> None:
     import select
 
@@ -772,6 +843,12 @@ def main() -> None:
         help="events for the publisher comparison (publish vs publish_many); 0 skips it",
     )
     parser.add_argument(
+        "--receiver-events",
+        type=int,
+        default=20000,
+        help="events for the receiver comparison (own parsing vs get_message); 0 skips it",
+    )
+    parser.add_argument(
         "--no-floor",
         dest="floor",
         action="store_false",
@@ -781,6 +858,7 @@ def main() -> None:
     args = parser.parse_args()
     if args.quick:
         args.clients, args.rooms, args.rates, args.duration = 100, 4, "50,200", 2.0
+        args.receiver_events = min(args.receiver_events, 5000)
     kinds = [k.strip() for k in args.servers.split(",") if k.strip()]
     rates = [float(r) for r in args.rates.split(",")]
     import redis
@@ -798,6 +876,8 @@ def main() -> None:
         redis_client = redis.Redis.from_url(redis_url)
         if args.publisher_events:
             results["publisher"] = publisher_bench(redis_url, args.publisher_events)
+        if args.receiver_events:
+            results["receiver"] = receiver_bench(redis_url, args.receiver_events)
         if args.floor:
             floors = {
                 rate: send_floor(args.clients, args.rooms, args.procs, rate) for rate in rates

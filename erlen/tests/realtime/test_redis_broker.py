@@ -131,20 +131,31 @@ def test_unreachable_redis_makes_publish_raise_and_health_say_so(prefix: str) ->
 # -- reading the pub/sub connection (the raw_pubsub fast path, and get_message without it) --
 
 
+@pytest.mark.parametrize("protocol", [2, 3])
 def test_the_pubsub_connection_is_read_raw_unless_fast_paths_are_off(
-    redis_url: str, prefix: str
+    redis_url: str, prefix: str, protocol: int
 ) -> None:
-    async def main() -> bool:
-        broker = RedisBroker(redis_url, prefix=prefix)
+    # Either protocol version; idle long enough for the watchdog to ping several times,
+    # whose answers (a PONG array in RESP2, a simple string in RESP3) must count as signs
+    # of life, or it would reconnect.
+    url = f"{redis_url}{'&' if '?' in redis_url else '?'}protocol={protocol}"
+
+    async def main() -> tuple[bool, int]:
+        broker = RedisBroker(url, prefix=prefix, health_check_interval=0.1)
         try:
             async with broker.subscribe("board") as events:
                 broker.publish("board", {"n": 1})
                 assert await events.get(timeout=5) == ("board", {"seq": 1, "n": 1})
-                return broker._reads_raw
+                await asyncio.sleep(1.0)
+                broker.publish("board", {"n": 2})
+                assert await events.get(timeout=5) == ("board", {"seq": 2, "n": 2})
+                return broker._reads_raw, broker.reconnects
         finally:
             await broker.aclose()
 
-    assert asyncio.run(main()) is _fastpaths.ENABLED
+    reads_raw, reconnects = asyncio.run(main())
+    assert reads_raw is _fastpaths.ENABLED
+    assert reconnects == 0
 
 
 def test_a_burst_and_events_larger_than_one_read_arrive_whole_and_in_order(

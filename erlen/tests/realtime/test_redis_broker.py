@@ -141,12 +141,12 @@ def test_the_pubsub_connection_is_read_raw_unless_fast_paths_are_off(
     url = f"{redis_url}{'&' if '?' in redis_url else '?'}protocol={protocol}"
 
     async def main() -> tuple[bool, int]:
-        broker = RedisBroker(url, prefix=prefix, health_check_interval=0.1)
+        broker = RedisBroker(url, prefix=prefix, health_check_interval=0.5)
         try:
             async with broker.subscribe("board") as events:
                 broker.publish("board", {"n": 1})
                 assert await events.get(timeout=5) == ("board", {"seq": 1, "n": 1})
-                await asyncio.sleep(1.0)
+                await asyncio.sleep(2.5)  # ~4 pings; a reply may take up to ~0.5 s
                 broker.publish("board", {"n": 2})
                 assert await events.get(timeout=5) == ("board", {"seq": 2, "n": 2})
                 return broker._reads_raw, broker.reconnects

@@ -57,6 +57,7 @@ from .broker import History
 from .broker import seq_of
 from .errors import BrokerError
 from .errors import ProtocolError
+from .keepalive import Keepalive
 from .presence import PresenceIdCallable
 from .presence import PresenceTracker
 from .revocation import CLOSE_REVOKED
@@ -274,6 +275,11 @@ class RealtimeServer:
         self.presence = PresenceTracker(broker, interval=presence_interval) if presence_id else None
         self._server: Server | None = None
         self._connections: set[RealtimeConnection] = set()
+        self._keepalive = (
+            Keepalive(ping_interval, ping_timeout, close_timeout)
+            if ping_interval is not None
+            else None
+        )
         self._members: dict[str, set[RealtimeConnection]] = {}
         # (connection, channel) pairs counted in presence.
         self._counted: set[tuple[RealtimeConnection, str]] = set()
@@ -316,6 +322,8 @@ class RealtimeServer:
         try:
             await self.broker.wait_ready(CONTROL_CHANNEL)
             self._server = await self._serve(host, port)
+            if self._keepalive is not None:
+                self._keepalive.start()
         except BaseException:
             self.broker.remove_listener(CONTROL_CHANNEL, self._on_control)
             self.broker.remove_resync_callback(self._on_resync)
@@ -336,8 +344,9 @@ class RealtimeServer:
             # A client is only checked against max_send_buffer once its buffer passes the
             # high-water mark, so the mark must not be above the limit.
             write_limit=min(self.write_limit, self.max_send_buffer),
-            ping_interval=self.ping_interval,
-            ping_timeout=self.ping_timeout,
+            # Pings come from one Keepalive for all connections, not a task per connection.
+            ping_interval=None,
+            ping_timeout=None,
             open_timeout=self.open_timeout,
             close_timeout=self.close_timeout,
             server_header=None,
@@ -366,6 +375,8 @@ class RealtimeServer:
             for connection in tuple(self._connections):
                 connection.transport.abort()
             await server.wait_closed()
+        if self._keepalive is not None:
+            await self._keepalive.stop()
         if self.presence is not None:
             await self.presence.stop()  # after the closed connections' leaves
         self.broker.remove_listener(CONTROL_CHANNEL, self._on_control)
@@ -468,6 +479,8 @@ class RealtimeServer:
     async def _handle(self, connection: ServerConnection) -> None:
         assert isinstance(connection, RealtimeConnection)
         self._connections.add(connection)
+        if self._keepalive is not None:
+            self._keepalive.add(connection)
         # The handshake (request and response, with their headers: ~2.5 KiB) is not needed
         # any more; an idle connection would keep it for as long as the socket. The request
         # is also held by websockets' parser (a generator) for the connection's life, so
@@ -499,6 +512,8 @@ class RealtimeServer:
             pass
         finally:
             self._connections.discard(connection)
+            if self._keepalive is not None:
+                self._keepalive.remove(connection)
             self._behind.discard(connection)
             connection._flow = None
             for channel in tuple(connection.channels):

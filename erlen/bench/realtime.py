@@ -843,6 +843,13 @@ def main() -> None:
         help="events for the publisher comparison (publish vs publish_many); 0 skips it",
     )
     parser.add_argument(
+        "--idle-seconds",
+        type=float,
+        default=3.0,
+        help="how long idle CPU is measured after connecting (keepalive pings go out every"
+        " 20 s: use 41 to see two rounds)",
+    )
+    parser.add_argument(
         "--receiver-events",
         type=int,
         default=20000,
@@ -919,8 +926,8 @@ def main() -> None:
             connect_cpu = cpu_seconds(process.pid) - cpu0
             time.sleep(1.0)  # let the handshakes' garbage settle
             idle0 = cpu_seconds(process.pid)
-            time.sleep(3.0)
-            idle_cpu = (cpu_seconds(process.pid) - idle0) / 3.0
+            time.sleep(args.idle_seconds)
+            idle_cpu = (cpu_seconds(process.pid) - idle0) / args.idle_seconds
             rss1 = rss_bytes(process.pid)
             if sum(failures):
                 sys.exit(f"{kind}: {sum(failures)} of {args.clients} clients failed to connect.")

@@ -103,17 +103,29 @@ class Keepalive:
                     await pong
             except TimeoutError:
                 logger.debug("Closing a connection that didn't answer a keepalive ping.")
-                await self._fail(connection)
+                await close_within(
+                    connection,
+                    self.close_timeout,
+                    CloseCode.INTERNAL_ERROR,
+                    "keepalive ping timeout",
+                )
         except ConnectionClosed:
             pass
         finally:
             self._waiting.discard(connection)
 
-    async def _fail(self, connection: ServerConnection) -> None:
-        # The peer isn't reading: the close frame may never be answered, and close()
-        # waits for the write buffer to drain before its own timeout starts.
-        try:
-            async with asyncio.timeout(self.close_timeout or 1.0):
-                await connection.close(CloseCode.INTERNAL_ERROR, "keepalive ping timeout")
-        except TimeoutError:
-            connection.transport.abort()
+
+async def close_within(
+    connection: ServerConnection, timeout: float | None, code: CloseCode, reason: str
+) -> None:
+    """Close ``connection``, aborting it if that takes longer than ``timeout`` (or 1 s).
+
+    For a peer that isn't reading: the close frame may never be answered, and
+    websockets' ``close()`` waits for the write buffer to drain before its own timeout
+    starts, so the whole of it is bounded here.
+    """
+    try:
+        async with asyncio.timeout(timeout or 1.0):
+            await connection.close(code, reason)
+    except TimeoutError:
+        connection.transport.abort()

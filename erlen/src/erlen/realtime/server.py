@@ -57,6 +57,7 @@ from .broker import History
 from .broker import seq_of
 from .errors import BrokerError
 from .errors import ProtocolError
+from .keepalive import close_within
 from .keepalive import Keepalive
 from .presence import PresenceIdCallable
 from .presence import PresenceTracker
@@ -871,13 +872,10 @@ class RealtimeServer:
         task.add_done_callback(self._background.discard)
 
     async def _close_slow(self, connection: RealtimeConnection) -> None:
-        # The close frame queues behind the backlog, and websockets' close() waits for the
-        # write buffer to drain before its own timeout starts: bound the whole thing.
-        try:
-            async with asyncio.timeout(self.close_timeout or 1.0):
-                await connection.close(CloseCode.TRY_AGAIN_LATER, "client too slow")
-        except TimeoutError:
-            connection.transport.abort()
+        # The close frame queues behind the backlog: bounded, or aborted.
+        await close_within(
+            connection, self.close_timeout, CloseCode.TRY_AGAIN_LATER, "client too slow"
+        )
 
     # -- revocations --------------------------------------------------------------------
 
